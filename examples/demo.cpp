@@ -1,0 +1,2 @@
+#include "aiolocals/local.hpp"
+int main() {}

@@ -1,0 +1,197 @@
+// aiolocals/local.hpp - a typed task-local variable (Python's ContextVar).
+//
+// Declare one per piece of state, usually at namespace scope:
+//
+//   inline aiolocals::local<std::string> user{"user"};
+//   inline aiolocals::local<int> retries{"retries", 3};   // with a default
+//
+//   user.set("bob");                 // returns a token; reset(token) undoes
+//   auto guard = user.scoped("eve"); // set now, undone at end of block
+//   const std::string& who = user.get();  // throws lookup_error if unset
+//   const std::string* maybe = user.find();  // null if unset
+//
+// The value is stored in the calling thread's *current* `aiolocals::context`
+// (see context.hpp), so each task sees its own, and a copy of the context
+// (what `bind` and `aiolocals::co_spawn` take) starts with the same values.
+//
+// Cost: `get`/`find` read a thread-local array pointer, one slot and the
+// value (three dependent loads), no allocation, no atomic. `set` allocates
+// one node for the value and, on a context whose table is shared with a copy,
+// clones the table once. Values are immutable once set: a `const T&` from
+// `get` stays valid until this local is next set or reset in that context.
+//
+// Thread-safety: a `local` object itself is immutable after construction and
+// may be used from every thread at once; each call acts on the calling
+// thread's current context only. T is read from several threads at once when
+// copies of a context are, so T's const member functions must be thread-safe
+// (as for every standard type).
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "aiolocals/context.hpp"
+
+namespace aiolocals {
+
+/// Thrown by `local<T>::get()` when the local has no value and no default.
+/// `what()` names the local.
+class lookup_error : public std::out_of_range {
+ public:
+  using std::out_of_range::out_of_range;
+};
+
+/// A task-local variable of type T (see the file comment).
+/// Not copyable or movable: its identity is the variable.
+template <class T>
+class local {
+ public:
+  /// What `set` returns: enough to undo that write with `reset`. Move-only;
+  /// dropping it without `reset` keeps the new value (as in Python).
+  class token {
+   public:
+    token(token&& other) noexcept
+        : owner_(other.owner_),
+          context_(std::move(other.context_)),
+          previous_(std::exchange(other.previous_, nullptr)),
+          used_(std::exchange(other.used_, true)) {}
+    token& operator=(token&&) = delete;
+    ~token() {
+      if (previous_ != nullptr) previous_->release();
+    }
+    /// The value the local had before the `set`, or null if it had none.
+    const T* old_value() const noexcept {
+      return previous_ ? &static_cast<detail::typed_node<T>*>(previous_)->value
+                       : nullptr;
+    }
+
+   private:
+    friend class local;
+    token(const local* owner, context ctx, detail::value_node* previous)
+        : owner_(owner), context_(std::move(ctx)), previous_(previous) {}
+    const local* owner_;
+    context context_;
+    detail::value_node* previous_;  // owned; null: the local was unset
+    bool used_ = false;
+  };
+
+  /// RAII form of set/reset, returned by `scoped`. Not copyable or movable.
+  class scoped_value {
+   public:
+    ~scoped_value() { owner_.reset(std::move(token_)); }
+    scoped_value(const scoped_value&) = delete;
+    scoped_value& operator=(const scoped_value&) = delete;
+
+   private:
+    friend class local;
+    scoped_value(const local& owner, token&& t)
+        : owner_(owner), token_(std::move(t)) {}
+    const local& owner_;
+    token token_;
+  };
+
+  /// A local with no default: `get` throws until it is set. `name` appears in
+  /// error messages. Registers one slot index (never reused).
+  explicit local(std::string name)
+      : name_(std::move(name)), index_(detail::allocate_index()) {}
+  /// A local whose `get` returns `default_value` until it is set.
+  local(std::string name, T default_value)
+      : name_(std::move(name)),
+        default_(std::move(default_value)),
+        index_(detail::allocate_index()) {}
+
+  local(const local&) = delete;
+  local& operator=(const local&) = delete;
+
+  /// The value in the current context, else the default. Throws lookup_error
+  /// naming the local when there is neither. Three dependent loads.
+  const T& get() const {
+    if (const T* value = find()) return *value;
+    throw lookup_error("aiolocals: local '" + name_ +
+                       "' has no value in the current context");
+  }
+
+  /// The value in the current context, else the default, else null. noexcept.
+  const T* find() const noexcept {
+    const detail::thread_state& state = detail::this_thread;
+    if (index_ < state.size) {
+      if (detail::value_node* node = state.values[index_]) {
+        return &static_cast<detail::typed_node<T>*>(node)->value;
+      }
+    }
+    return default_ ? &*default_ : nullptr;
+  }
+
+  /// True if the current context holds a value for this local (a default
+  /// does not count).
+  bool is_set() const noexcept {
+    const detail::thread_state& state = detail::this_thread;
+    return index_ < state.size && state.values[index_] != nullptr;
+  }
+
+  /// Stores `value` in the current context; returns a token for `reset`.
+  /// One allocation for the value node (plus a table clone if the context's
+  /// table is shared with a copy). Strong exception guarantee.
+  token set(T value) const { return emplace(std::move(value)); }
+
+  /// As `set`, constructing the value in place from `args`.
+  template <class... Args>
+  token emplace(Args&&... args) const {
+    auto* node = new detail::typed_node<T>(std::forward<Args>(args)...);
+    context ctx = context::current();
+    detail::value_node* previous;
+    try {
+      previous = detail::exchange_current(index_, node);
+    } catch (...) {
+      node->release();
+      throw;
+    }
+    return token(this, std::move(ctx), previous);
+  }
+
+  /// Restores the value this local had before the `set` that made `t`.
+  /// Throws std::invalid_argument if `t` belongs to another local or was made
+  /// in another context than the current one, std::logic_error if `t` was
+  /// already used (Python's ValueError and RuntimeError).
+  void reset(token&& t) const {
+    if (t.used_) throw std::logic_error("aiolocals: token already used");
+    if (t.owner_ != this) {
+      throw std::invalid_argument("aiolocals: token of local '" +
+                                  t.owner_->name_ + "' passed to local '" +
+                                  name_ + "'");
+    }
+    if (!(t.context_ == context::current())) {
+      throw std::invalid_argument("aiolocals: token of local '" + name_ +
+                                  "' was created in another context");
+    }
+    detail::value_node* replaced = detail::exchange_current(index_, t.previous_);
+    t.previous_ = nullptr;  // ownership moved into the context
+    t.used_ = true;
+    if (replaced != nullptr) replaced->release();
+  }
+
+  /// Sets `value` now and resets it when the returned guard is destroyed.
+  [[nodiscard]] scoped_value scoped(T value) const {
+    return scoped_value(*this, set(std::move(value)));
+  }
+
+  /// The name given at construction.
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  friend class context;
+  std::string name_;
+  std::optional<T> default_;
+  std::uint32_t index_;
+};
+
+template <class T>
+const T* context::find(const local<T>& var) const noexcept {
+  detail::value_node* node = detail::find_in(impl_, var.index_);
+  return node ? &static_cast<detail::typed_node<T>*>(node)->value : nullptr;
+}
+
+}  // namespace aiolocals

@@ -1,0 +1,149 @@
+// Tests for aiolocals/local.hpp: set/get/reset/scoped, defaults, errors,
+// tokens and value lifetimes.
+#include "aiolocals/local.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+namespace {
+
+aiolocals::local<std::string> user{"user"};
+aiolocals::local<std::string> role{"role"};  // same type as `user`: kept apart
+aiolocals::local<int> retries{"retries", 3};
+
+TEST(Local, UnsetWithoutDefaultThrowsLookupErrorNamingTheLocal) {
+  aiolocals::scope fresh;
+  EXPECT_EQ(user.find(), nullptr);
+  EXPECT_FALSE(user.is_set());
+  try {
+    (void)user.get();
+    FAIL() << "get() on an unset local must throw";
+  } catch (const aiolocals::lookup_error& error) {
+    EXPECT_NE(std::string(error.what()).find("'user'"), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(Local, DefaultIsReturnedUntilSetAndDoesNotCountAsSet) {
+  aiolocals::scope fresh;
+  EXPECT_EQ(retries.get(), 3);
+  EXPECT_FALSE(retries.is_set());
+  retries.set(5);
+  EXPECT_EQ(retries.get(), 5);
+  EXPECT_TRUE(retries.is_set());
+}
+
+TEST(Local, SetGetAndResetRestoresThePreviousValue) {
+  aiolocals::scope fresh;
+  auto first = user.set("alice");
+  EXPECT_EQ(first.old_value(), nullptr);
+  auto second = user.set("bob");
+  ASSERT_NE(second.old_value(), nullptr);
+  EXPECT_EQ(*second.old_value(), "alice");
+  EXPECT_EQ(user.get(), "bob");
+  user.reset(std::move(second));
+  EXPECT_EQ(user.get(), "alice");
+  user.reset(std::move(first));
+  EXPECT_FALSE(user.is_set());
+}
+
+TEST(Local, TwoLocalsOfTheSameTypeAreKeptApart) {
+  aiolocals::scope fresh;
+  user.set("alice");
+  role.set("admin");
+  EXPECT_EQ(user.get(), "alice");
+  EXPECT_EQ(role.get(), "admin");
+  user.set("bob");
+  EXPECT_EQ(role.get(), "admin");
+}
+
+TEST(Local, ScopedSetsForTheBlockOnly) {
+  aiolocals::scope fresh;
+  user.set("outer");
+  {
+    auto guard = user.scoped("inner");
+    EXPECT_EQ(user.get(), "inner");
+    {
+      auto deeper = user.scoped("deepest");
+      EXPECT_EQ(user.get(), "deepest");
+    }
+    EXPECT_EQ(user.get(), "inner");
+  }
+  EXPECT_EQ(user.get(), "outer");
+}
+
+TEST(Local, ScopedRestoresOnException) {
+  aiolocals::scope fresh;
+  user.set("outer");
+  EXPECT_THROW(
+      {
+        auto guard = user.scoped("inner");
+        throw std::runtime_error("boom");
+      },
+      std::runtime_error);
+  EXPECT_EQ(user.get(), "outer");
+}
+
+TEST(Local, TokenIsSingleUseAndBoundToItsLocalAndContext) {
+  aiolocals::scope fresh;
+  auto token = user.set("a");
+  auto role_token = role.set("r");
+  EXPECT_THROW(user.reset(std::move(role_token)), std::invalid_argument);
+  user.reset(std::move(token));
+  EXPECT_THROW(user.reset(std::move(token)), std::logic_error);
+
+  auto outer_token = user.set("b");
+  aiolocals::context other;
+  other.run([&] {
+    EXPECT_THROW(user.reset(std::move(outer_token)), std::invalid_argument);
+  });
+  EXPECT_EQ(user.get(), "b");
+}
+
+TEST(Local, ReturnedReferenceStaysValidWhileTheValueIsCurrent) {
+  aiolocals::scope fresh;
+  user.set(std::string(100, 'x'));  // heap-allocated string
+  const std::string& value = user.get();
+  role.set("unrelated write");
+  EXPECT_EQ(value, std::string(100, 'x'));
+}
+
+struct counted {
+  static inline int alive = 0;
+  int value;
+  explicit counted(int v) : value(v) { ++alive; }
+  counted(const counted& other) : value(other.value) { ++alive; }
+  counted(counted&& other) noexcept : value(other.value) { ++alive; }
+  ~counted() { --alive; }
+};
+aiolocals::local<counted> counter{"counter"};
+
+TEST(Local, ValuesAreDestroyedWhenNoContextHoldsThem) {
+  ASSERT_EQ(counted::alive, 0);
+  {
+    aiolocals::scope fresh;
+    counter.emplace(1);
+    counter.emplace(2);  // token dropped: 1 is freed with it
+    EXPECT_EQ(counted::alive, 1);
+    {
+      aiolocals::context snapshot = aiolocals::context::current().copy();
+      counter.emplace(3);  // the copy still holds 2
+      EXPECT_EQ(counted::alive, 2);
+      EXPECT_EQ(snapshot.find(counter)->value, 2);
+    }
+    EXPECT_EQ(counted::alive, 1);
+    EXPECT_EQ(counter.get().value, 3);
+  }
+  EXPECT_EQ(counted::alive, 0);
+}
+
+TEST(Local, UniquePtrValuesWork) {
+  aiolocals::local<std::shared_ptr<int>> shared{"shared"};
+  aiolocals::scope fresh;
+  shared.set(std::make_shared<int>(7));
+  EXPECT_EQ(*shared.get(), 7);
+}
+
+}  // namespace

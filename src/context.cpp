@@ -155,22 +155,30 @@ value_node* exchange_current(std::uint32_t index, value_node* node) {
   return previous;
 }
 
-context_impl* enter(context_impl* impl) {
+bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
   const thread_state* self = &this_thread;
   if (impl->owner.load(std::memory_order_relaxed) != self) {
     const thread_state* expected = nullptr;
     if (!impl->owner.compare_exchange_strong(expected, self,
                                              std::memory_order_acquire,
                                              std::memory_order_relaxed)) {
-      throw context_error(
-          "aiolocals: cannot enter a context that another thread has entered "
-          "(give each task its own copy())");
+      return false;
     }
   }
   ++impl->depth;
-  context_impl* previous = this_thread.current;
+  previous = this_thread.current;
   this_thread.current = impl;
   mirror(impl);
+  return true;
+}
+
+context_impl* enter(context_impl* impl) {
+  context_impl* previous = nullptr;
+  if (!try_enter(impl, previous)) {
+    throw context_error(
+        "aiolocals: cannot enter a context that another thread has entered "
+        "(give each task its own copy())");
+  }
   return previous;
 }
 

@@ -78,6 +78,7 @@ struct typed_node final : value_node {
 };
 
 struct context_impl;
+struct context_access;  // lets the integrations reach a context's impl
 
 // What `local<T>::get()` reads: a mirror of the current context's value array.
 // constinit + trivially destructible, so an access is a plain %fs-relative
@@ -108,6 +109,8 @@ void release(context_impl* impl) noexcept;
 // Make `impl` current on this thread; returns the previous current context.
 // Throws context_error if another thread has `impl` entered.
 context_impl* enter(context_impl* impl);
+// As enter(), but returns false instead of throwing (and changes nothing).
+bool try_enter(context_impl* impl, context_impl*& previous) noexcept;
 // Undo the matching enter(): `previous` becomes current again.
 void leave(context_impl* impl, context_impl* previous) noexcept;
 
@@ -165,6 +168,7 @@ class context {
 
  private:
   friend class scope;
+  friend struct detail::context_access;
   explicit context(detail::context_impl* impl) noexcept : impl_(impl) {}
   detail::context_impl* impl_;  // null only after a move
 };
@@ -199,6 +203,13 @@ class scope {
   detail::context_impl* entered_;
   detail::context_impl* previous_;
 };
+
+namespace detail {
+// The integrations' way to a context's internals; not for applications.
+struct context_access {
+  static context_impl* impl(const context& ctx) noexcept { return ctx.impl_; }
+};
+}  // namespace detail
 
 template <class F, class... Args>
 decltype(auto) context::run(F&& f, Args&&... args) {

@@ -81,7 +81,15 @@ class local {
   /// RAII form of set/reset, returned by `scoped`. Not copyable or movable.
   class scoped_value {
    public:
-    ~scoped_value() { owner_.reset(std::move(token_)); }
+    /// Resets the local. If the guard dies outside the context it was made
+    /// in (a coroutine frame destroyed by a stopped io_context, say), the
+    /// value is left to that context instead: a destructor never throws.
+    ~scoped_value() {
+      if (detail::context_access::impl(token_.context_) ==
+          detail::this_thread.current) {
+        owner_.reset(std::move(token_));
+      }
+    }
     scoped_value(const scoped_value&) = delete;
     scoped_value& operator=(const scoped_value&) = delete;
 

@@ -1,0 +1,400 @@
+// aiolocals/asio.hpp - task-local state for Boost.Asio (1.81) coroutines and
+// handlers. Target `aiolocals::asio`; header-only on top of the core.
+//
+//   context_executor<Executor>  an executor adapter (shaped like
+//                               asio::strand) that runs every function it is
+//                               given inside one context; a coroutine spawned
+//                               on it sees that context at every resumption,
+//                               whichever thread resumes it.
+//   co_spawn(ex, awaitable, token)
+//                               the seed's `wrap_async`: asio::co_spawn with
+//                               an O(1) copy of the caller's context.
+//   job_context(name, awaitable)
+//                               the seed's `job_context`: run a job in a fresh
+//                               context whose `aiolocals::request` names it.
+//   bind(f)                     (core) keeps a handler's associated executor,
+//                               allocator and cancellation slot (associator).
+//
+// Why an executor: on a multi-threaded io_context one thread interleaves many
+// coroutines, so a thread-local set by coroutine A is seen by B and lost when
+// A resumes elsewhere. In Asio 1.81 every resumption of an awaitable whose
+// executor is not the io_context's own type goes through that executor's
+// `execute` (detail/handler_work.hpp: `handler_work_base::dispatch`), so
+// wrapping the executor is enough to see every resumption.
+//
+// Cost: per resumption, one compare-exchange to enter the context and a few
+// stores (see the README's benchmark table); the function object passed to
+// the inner executor grows by the context handle and the inner executor.
+//
+// Thread-safety: a context is entered by one thread at a time. If a second
+// thread is asked to run a function of a context that another thread is
+// running now (two branches of `operator||` share their parent's context),
+// the function is re-posted to the inner executor instead of running beside
+// it, so resumptions of one context never overlap, like on a strand.
+//
+// Limits (each shown by a test in tests/test_asio.cpp):
+//  - Branches that Asio spawns itself on the current executor
+//    (experimental::awaitable_operators, parallel_group of co_spawn) share
+//    the parent's context; writes made by one branch are seen by the other.
+//    Spawn each branch with aiolocals::co_spawn(..., use_awaitable) to give
+//    each its own copy, as asyncio.gather does.
+//  - Code in a coroutine frame that Asio destroys without resuming (an
+//    io_context destroyed with work pending) runs in whatever context the
+//    destroying thread has; `local<T>::scoped` guards then leave the value.
+//  - Awaitables must use a polymorphic executor (the default
+//    `awaitable<T>` = `awaitable<T, any_io_executor>`) for the adapter to fit.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associator.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "aiolocals/context.hpp"
+#include "aiolocals/request.hpp"
+
+namespace aiolocals {
+
+namespace detail {
+
+// What the adapter hands to its inner executor: the user's function plus the
+// context to run it in, entered only when the function really runs (perhaps
+// later, on another thread).
+template <class Function, class Executor>
+class context_entering_function {
+ public:
+  template <class F>
+  context_entering_function(F&& function, const context& ctx, const Executor& inner)
+      : function_(std::forward<F>(function)), context_(ctx), inner_(inner) {}
+
+  void operator()() {
+    context_impl* impl = context_access::impl(context_);
+    context_impl* previous = nullptr;
+    if (!try_enter(impl, previous)) {
+      // Another thread is running this context now. Run after it, not
+      // beside it: re-post rather than block this thread or throw.
+      boost::asio::execution::execute(
+          boost::asio::prefer(inner_, boost::asio::execution::blocking.never),
+          std::move(*this));
+      return;
+    }
+    struct leave_on_exit {
+      context_impl* impl;
+      context_impl* previous;
+      ~leave_on_exit() { leave(impl, previous); }
+    } guard{impl, previous};
+    std::move(function_)();
+  }
+
+ private:
+  Function function_;
+  context context_;
+  Executor inner_;
+};
+
+}  // namespace detail
+
+/// An executor adapter that runs every function inside one context: spawn a
+/// coroutine on it and each resumption sees that context, on any thread.
+/// Shaped like `asio::strand<Executor>`: `query` forwards to the inner
+/// executor, `require`/`prefer` forward and re-wrap (so it survives
+/// `outstanding_work.tracked`, `blocking.never`, conversion to
+/// `any_io_executor` and wrapping a strand), equality compares the inner
+/// executor and the context.
+///
+/// @code
+/// asio::io_context io;
+/// aiolocals::context ctx;
+/// aiolocals::context_executor ex(io.get_executor(), ctx);
+/// asio::co_spawn(ex, handler(), asio::detached);  // handler runs in ctx
+/// @endcode
+///
+/// Cost: copying is one atomic increment (the context handle) plus the
+/// inner executor's copy. Thread-safety: as the inner executor's; the
+/// functions of one context never run on two threads at once (see the file
+/// comment).
+template <class Executor>
+class context_executor {
+ public:
+  /// The wrapped executor's type.
+  using inner_executor_type = Executor;
+
+  /// Runs functions on `inner`, each inside `ctx` (shared, not copied).
+  context_executor(const Executor& inner, context ctx)
+      : inner_(inner), context_(std::move(ctx)) {}
+
+  /// Converts from an adapter over a compatible executor (as strand does).
+  template <class OtherExecutor>
+    requires std::is_constructible_v<Executor, const OtherExecutor&>
+  context_executor(const context_executor<OtherExecutor>& other)  // NOLINT
+      : inner_(other.get_inner_executor()), context_(other.get_context()) {}
+
+  /// The wrapped executor.
+  inner_executor_type get_inner_executor() const noexcept { return inner_; }
+
+  /// The context every function runs in.
+  const context& get_context() const noexcept { return context_; }
+
+  /// Forwards a query to the inner executor.
+  /// @code
+  /// auto& io = asio::query(ex, asio::execution::context);
+  /// @endcode
+  template <class Property>
+    requires boost::asio::can_query<const Executor&, Property>::value
+  decltype(auto) query(const Property& property) const noexcept(
+      boost::asio::is_nothrow_query<const Executor&, Property>::value) {
+    return boost::asio::query(inner_, property);
+  }
+
+  /// Forwards a requirement to the inner executor and wraps the result.
+  /// @code
+  /// auto never = asio::require(ex, asio::execution::blocking.never);
+  /// @endcode
+  template <class Property>
+    requires boost::asio::can_require<const Executor&, Property>::value
+  auto require(const Property& property) const {
+    using result = std::decay_t<
+        typename boost::asio::require_result<const Executor&, Property>::type>;
+    return context_executor<result>(boost::asio::require(inner_, property),
+                                    context_);
+  }
+
+  /// Forwards a preference to the inner executor and wraps the result.
+  /// @code
+  /// auto tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
+  /// @endcode
+  template <class Property>
+    requires boost::asio::can_prefer<const Executor&, Property>::value
+  auto prefer(const Property& property) const {
+    using result = std::decay_t<
+        typename boost::asio::prefer_result<const Executor&, Property>::type>;
+    return context_executor<result>(boost::asio::prefer(inner_, property),
+                                    context_);
+  }
+
+  /// Submits `f` to the inner executor; when it runs, it runs inside the
+  /// context and the thread's previous context is restored afterwards (also
+  /// on exception). Blocking semantics are the inner executor's.
+  /// (Asio 1.81 routes post/dispatch/defer of a standard executor through
+  /// `execute`; the legacy Networking TS members are not needed.)
+  template <class Function>
+  void execute(Function&& f) const {
+    boost::asio::execution::execute(
+        inner_, detail::context_entering_function<std::decay_t<Function>, Executor>(
+                    std::forward<Function>(f), context_, inner_));
+  }
+
+  friend bool operator==(const context_executor& a,
+                         const context_executor& b) noexcept {
+    return a.inner_ == b.inner_ && a.context_ == b.context_;
+  }
+  friend bool operator!=(const context_executor& a,
+                         const context_executor& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  Executor inner_;
+  context context_;
+};
+
+template <class Executor>
+context_executor(const Executor&, context) -> context_executor<Executor>;
+
+namespace detail {
+
+template <class Executor>
+struct is_context_executor : std::false_type {};
+template <class Executor>
+struct is_context_executor<context_executor<Executor>> : std::true_type {};
+
+// `ex` wrapped to run in `ctx`, with any adapter of ours peeled off first so
+// that a child spawned from inside a task does not also enter the parent's
+// context.
+template <class Executor>
+auto with_context(const Executor& ex, context ctx) {
+  if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
+    // A coroutine's own executor is type-erased: look for the adapters that
+    // our co_spawn and job_context create.
+    using io_executor = boost::asio::io_context::executor_type;
+    using boost::asio::any_io_executor;
+    using boost::asio::strand;
+    if (auto* a = ex.template target<context_executor<io_executor>>()) {
+      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
+    }
+    if (auto* a = ex.template target<context_executor<any_io_executor>>()) {
+      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
+    }
+    if (auto* a = ex.template target<context_executor<strand<io_executor>>>()) {
+      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
+    }
+    if (auto* a = ex.template target<context_executor<strand<any_io_executor>>>()) {
+      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
+    }
+    if (auto* io = ex.template target<io_executor>()) {
+      return any_io_executor(context_executor(*io, std::move(ctx)));
+    }
+    return any_io_executor(context_executor(ex, std::move(ctx)));
+  } else if constexpr (is_context_executor<Executor>::value) {
+    return context_executor(ex.get_inner_executor(), std::move(ctx));
+  } else {
+    return context_executor(ex, std::move(ctx));
+  }
+}
+
+template <class T>
+struct co_spawn_signature {
+  using type = void(std::exception_ptr, T);
+};
+template <>
+struct co_spawn_signature<void> {
+  using type = void(std::exception_ptr);
+};
+
+template <class Handler>
+constexpr bool has_own_executor = !std::is_same_v<
+    boost::asio::associated_executor_t<Handler, boost::asio::system_executor>,
+    boost::asio::system_executor>;
+
+// Starts the coroutine; a completion handler with no executor of its own is
+// bound to a copy of the spawner's context (asyncio runs done-callbacks in the
+// context captured when they were added), since Asio may otherwise run it
+// inline inside the child's context.
+struct initiate_co_spawn_with_context {
+  template <class Handler, class ChildExecutor, class Awaitable>
+  void operator()(Handler&& handler, ChildExecutor child_executor,
+                  Awaitable awaitable, context spawner) const {
+    using handler_type = std::decay_t<Handler>;
+    if constexpr (std::is_same_v<handler_type, boost::asio::detail::detached_handler> ||
+                  has_own_executor<handler_type>) {
+      boost::asio::co_spawn(child_executor, std::move(awaitable),
+                            std::forward<Handler>(handler));
+    } else {
+      boost::asio::co_spawn(child_executor, std::move(awaitable),
+                            aiolocals::bind(std::move(spawner),
+                                            std::forward<Handler>(handler)));
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The seed's `wrap_async`: `asio::co_spawn` on `ex` with an O(1) copy of
+/// the calling thread's current context, so the child starts with the
+/// parent's values and neither ever sees the other's later writes. Same
+/// completion-token contract as `asio::co_spawn` (`detached`,
+/// `use_awaitable`, `use_future`, a callback); a callback without an
+/// associated executor runs in a copy of the caller's context.
+/// `ex` may be a coroutine's own executor (`co_await this_coro::executor`):
+/// the parent's adapter is replaced, not stacked.
+/// Cost: one context copy (one small allocation) over `asio::co_spawn`.
+///
+/// @code
+/// aiolocals::co_spawn(co_await asio::this_coro::executor, background(),
+///                     asio::detached);
+/// @endcode
+template <class Executor, class T, class AwaitableExecutor,
+          class CompletionToken = boost::asio::default_completion_token_t<Executor>>
+  requires(boost::asio::execution::is_executor<Executor>::value)
+auto co_spawn(const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
+              CompletionToken&& token = {}) {
+  using signature = typename detail::co_spawn_signature<T>::type;
+  context current = context::current();
+  auto child_executor = detail::with_context(ex, current.copy());
+  return boost::asio::async_initiate<CompletionToken, signature>(
+      detail::initiate_co_spawn_with_context{}, token, std::move(child_executor),
+      std::move(awaitable), current.copy());
+}
+
+/// As above, on an execution context's executor (`co_spawn(io, ...)`).
+template <class ExecutionContext, class T, class AwaitableExecutor,
+          class CompletionToken = boost::asio::default_completion_token_t<
+              typename ExecutionContext::executor_type>>
+  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+auto co_spawn(ExecutionContext& execution_context,
+              boost::asio::awaitable<T, AwaitableExecutor> awaitable,
+              CompletionToken&& token = {}) {
+  return aiolocals::co_spawn(execution_context.get_executor(), std::move(awaitable),
+                             std::forward<CompletionToken>(token));
+}
+
+/// The seed's spelling of `co_spawn(..., detached)`: fire off `awaitable`
+/// with a copy of the current context on the current coroutine's executor.
+/// @code
+/// co_await aiolocals::wrap_async(background());
+/// @endcode
+template <class T, class AwaitableExecutor>
+boost::asio::awaitable<void, AwaitableExecutor> wrap_async(
+    boost::asio::awaitable<T, AwaitableExecutor> awaitable) {
+  AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
+  aiolocals::co_spawn(ex, std::move(awaitable), boost::asio::detached);
+}
+
+/// The seed's `job_context`: runs `job` to completion in a fresh context in
+/// which `aiolocals::request` holds {id: make_job_id(name), path: name,
+/// kind: job}, and returns its result. Every log line of the job carries the
+/// id; the caller's context is untouched. Cost: one co_spawn and one id.
+/// @code
+/// co_await aiolocals::job_context("nightly-cleanup", cleanup());
+/// @endcode
+template <class T, class AwaitableExecutor>
+boost::asio::awaitable<T, AwaitableExecutor> job_context(
+    std::string name, boost::asio::awaitable<T, AwaitableExecutor> job) {
+  AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
+  context job_ctx;
+  job_ctx.run([&] {
+    request.set(request_info{make_job_id(name), {}, name, request_kind::job});
+  });
+  co_return co_await boost::asio::co_spawn(
+      detail::with_context(ex, std::move(job_ctx)), std::move(job),
+      boost::asio::use_awaitable_t<AwaitableExecutor>{});
+}
+
+/// As above for plain callables: runs `f()` now, on this thread, in a fresh
+/// job context, and returns its result.
+template <class F>
+  requires std::is_invocable_v<F&&>
+decltype(auto) job_context(std::string_view name, F&& f) {
+  context job_ctx;
+  return job_ctx.run([&]() -> decltype(auto) {
+    request.set(request_info{make_job_id(name), {}, std::string(name),
+                             request_kind::job});
+    return std::invoke(std::forward<F>(f));
+  });
+}
+
+}  // namespace aiolocals
+
+namespace boost::asio {
+
+/// `aiolocals::bind(f)` keeps `f`'s associated executor, allocator,
+/// cancellation slot and immediate executor: wrapping never changes where or
+/// how a handler runs.
+template <template <class, class> class Associator, class F, class DefaultCandidate>
+struct associator<Associator, aiolocals::bound_function<F>, DefaultCandidate> {
+  using type = typename Associator<F, DefaultCandidate>::type;
+  static type get(const aiolocals::bound_function<F>& b) noexcept {
+    return Associator<F, DefaultCandidate>::get(b.get());
+  }
+  static auto get(const aiolocals::bound_function<F>& b,
+                  const DefaultCandidate& candidate) noexcept
+      -> decltype(Associator<F, DefaultCandidate>::get(b.get(), candidate)) {
+    return Associator<F, DefaultCandidate>::get(b.get(), candidate);
+  }
+};
+
+}  // namespace boost::asio

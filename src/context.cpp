@@ -1,10 +1,10 @@
 // The compiled half of the core: tables, contexts, entering and leaving.
+#include "aiolocals/context.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <new>
-
-#include "aiolocals/context.hpp"
 
 namespace aiolocals::detail {
 
@@ -62,8 +62,7 @@ namespace {
 
 void mirror(const context_impl* impl) noexcept {
   const slot_table* table = impl != nullptr ? impl->table : nullptr;
-  this_thread.values =
-      table != nullptr ? const_cast<slot_table*>(table)->slots() : nullptr;
+  this_thread.values = table != nullptr ? const_cast<slot_table*>(table)->slots() : nullptr;
   this_thread.size = table != nullptr ? table->size : 0;
 }
 
@@ -128,14 +127,13 @@ value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept {
 value_node* exchange_current(std::uint32_t index, value_node* node) {
   context_impl* impl = current_impl();
   slot_table* table = impl->table;
-  const bool shared =
-      table != nullptr && table->references.load(std::memory_order_acquire) != 1;
+  const bool shared = table != nullptr && table->references.load(std::memory_order_acquire) != 1;
   if (table == nullptr || shared || index >= table->size) {
     // Size for every local registered so far, so that setting the others
     // later does not grow the table again.
-    const std::uint32_t size = std::max(
-        {index + 1, registered_locals.load(std::memory_order_relaxed),
-         table != nullptr ? table->size : 0u});
+    const std::uint32_t size =
+        std::max({index + 1, registered_locals.load(std::memory_order_relaxed),
+                  table != nullptr ? table->size : 0u});
     slot_table* grown = slot_table::allocate(size);
     if (table != nullptr) {
       std::copy_n(table->slots(), table->size, grown->slots());
@@ -159,8 +157,7 @@ bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
   const thread_state* self = &this_thread;
   if (impl->owner.load(std::memory_order_relaxed) != self) {
     const thread_state* expected = nullptr;
-    if (!impl->owner.compare_exchange_strong(expected, self,
-                                             std::memory_order_acquire,
+    if (!impl->owner.compare_exchange_strong(expected, self, std::memory_order_acquire,
                                              std::memory_order_relaxed)) {
       return false;
     }

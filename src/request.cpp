@@ -25,8 +25,7 @@ std::uint64_t process_seed() {
 std::string make_job_id(std::string_view name) {
   static const std::uint64_t seed = process_seed();
   static std::atomic<std::uint64_t> counter{0};
-  std::uint64_t value =
-      mix(seed + counter.fetch_add(1, std::memory_order_relaxed));
+  std::uint64_t value = mix(seed + counter.fetch_add(1, std::memory_order_relaxed));
   std::string id;
   id.reserve(name.size() + 17);
   id.append(name);

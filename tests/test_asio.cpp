@@ -1,7 +1,5 @@
 // Tests for aiolocals/asio.hpp: every resumption of a task sees its own
 // context, on a multi-threaded io_context, whatever it awaited.
-#include "aiolocals/asio.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
@@ -27,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "aiolocals/asio.hpp"
 #include "aiolocals/local.hpp"
 
 namespace asio = boost::asio;
@@ -95,8 +94,7 @@ awaitable<void> interleaving_task(int id, asio::ip::tcp::endpoint server,
   auto check_root_between = [&](asio::io_context::executor_type bare) {
     asio::post(bare, [&count] {
       ++count.root_checks;
-      if (task_id.is_set() || !thread_root ||
-          !(aiolocals::context::current() == *thread_root)) {
+      if (task_id.is_set() || !thread_root || !(aiolocals::context::current() == *thread_root)) {
         ++count.root_polluted;
       }
     });
@@ -163,17 +161,17 @@ TEST(Asio, TaskSpawnedOnAStrandKeepsItsContext) {
   asio::io_context io;
   auto strand = asio::make_strand(io);
   std::atomic<int> wrong{0};
+  // Coroutine lambdas take what they use as parameters (copied into the
+  // frame): a capture would dangle once the temporary lambda is gone.
+  auto task = [](int id, std::atomic<int>& wrong) -> awaitable<void> {
+    task_id.set(id);
+    for (int i = 0; i < 3; ++i) {
+      co_await asio::post(use_awaitable);
+      if (task_id.get() != id) ++wrong;
+    }
+  };
   for (int id = 0; id < 200; ++id) {
-    aiolocals::co_spawn(
-        strand,
-        [&wrong](int id) -> awaitable<void> {
-          task_id.set(id);
-          for (int i = 0; i < 3; ++i) {
-            co_await asio::post(use_awaitable);
-            if (task_id.get() != id) ++wrong;
-          }
-        }(id),
-        asio::detached);
+    aiolocals::co_spawn(strand, task(id, wrong), asio::detached);
   }
   run_on_threads(io, 2);
   EXPECT_EQ(wrong.load(), 0);
@@ -234,17 +232,16 @@ TEST(Asio, UseFutureReturnsTheResult) {
 TEST(Asio, WrapAsyncFiresOffACopy) {
   asio::io_context io;
   std::atomic<int> background_saw{-1};
-  aiolocals::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        task_id.set(42);
-        co_await aiolocals::wrap_async([&]() -> awaitable<void> {
-          co_await asio::post(use_awaitable);
-          background_saw = task_id.get();
-        }());
-        task_id.set(43);
-      }(),
-      asio::detached);
+  auto background = [](std::atomic<int>& saw) -> awaitable<void> {
+    co_await asio::post(use_awaitable);
+    saw = task_id.get();
+  };
+  auto handler = [&]() -> awaitable<void> {
+    task_id.set(42);
+    co_await aiolocals::wrap_async(background(background_saw));
+    task_id.set(43);
+  };
+  aiolocals::co_spawn(io, handler(), asio::detached);
   run_on_threads(io, 2);
   EXPECT_EQ(background_saw.load(), 42);
 }
@@ -270,19 +267,17 @@ TEST(Asio, CancellationLeavesNoContextInstalled) {
   asio::io_context io;
   asio::cancellation_signal signal;
   std::atomic<bool> cancelled{false};
-  aiolocals::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        task_id.set(1);
-        asio::steady_timer timer(co_await asio::this_coro::executor, 1h);
-        try {
-          co_await timer.async_wait(use_awaitable);
-        } catch (const boost::system::system_error& e) {
-          cancelled = e.code() == asio::error::operation_aborted;
-          EXPECT_EQ(task_id.get(), 1);
-        }
-      }(),
-      asio::bind_cancellation_slot(signal.slot(), asio::detached));
+  auto task = [&]() -> awaitable<void> {
+    task_id.set(1);
+    asio::steady_timer timer(co_await asio::this_coro::executor, 1h);
+    try {
+      co_await timer.async_wait(use_awaitable);
+    } catch (const boost::system::system_error& e) {
+      cancelled = e.code() == asio::error::operation_aborted;
+      EXPECT_EQ(task_id.get(), 1);
+    }
+  };
+  aiolocals::co_spawn(io, task(), asio::bind_cancellation_slot(signal.slot(), asio::detached));
   asio::post(io, [&] { signal.emit(asio::cancellation_type::all); });
   io.run();
   EXPECT_TRUE(cancelled.load());
@@ -294,28 +289,26 @@ TEST(Asio, OrOperatorCancelsTheLoserAndLeavesNoContextInstalled) {
   asio::io_context io;
   std::atomic<int> winner_saw{-1};
   std::atomic<bool> loser_aborted{false};
-  aiolocals::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        task_id.set(5);
-        auto ex = co_await asio::this_coro::executor;
-        auto fast = [&]() -> awaitable<void> {
-          asio::steady_timer t(ex, 1ms);
-          co_await t.async_wait(use_awaitable);
-          winner_saw = task_id.get();
-        };
-        auto slow = [&]() -> awaitable<void> {
-          asio::steady_timer t(ex, 1h);
-          try {
-            co_await t.async_wait(use_awaitable);
-          } catch (const boost::system::system_error&) {
-            loser_aborted = true;
-          }
-        };
-        co_await (fast() || slow());
-        EXPECT_EQ(task_id.get(), 5);
-      }(),
-      asio::detached);
+  auto task = [&]() -> awaitable<void> {
+    task_id.set(5);
+    auto ex = co_await asio::this_coro::executor;
+    auto fast = [&]() -> awaitable<void> {
+      asio::steady_timer t(ex, 1ms);
+      co_await t.async_wait(use_awaitable);
+      winner_saw = task_id.get();
+    };
+    auto slow = [&]() -> awaitable<void> {
+      asio::steady_timer t(ex, 1h);
+      try {
+        co_await t.async_wait(use_awaitable);
+      } catch (const boost::system::system_error&) {
+        loser_aborted = true;
+      }
+    };
+    co_await (fast() || slow());
+    EXPECT_EQ(task_id.get(), 5);
+  };
+  aiolocals::co_spawn(io, task(), asio::detached);
   run_on_threads(io, 2);
   EXPECT_EQ(winner_saw.load(), 5);
   EXPECT_TRUE(loser_aborted.load());
@@ -328,26 +321,24 @@ TEST(Asio, LimitOrOperatorBranchesShareTheParentsContextUnlessSpawnedWithACopy) 
   using namespace asio::experimental::awaitable_operators;
   asio::io_context io;
   int parent_after_plain = 0, parent_after_copied = 0;
-  aiolocals::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        auto writer = []() -> awaitable<void> {
-          task_id.set(99);
-          co_return;
-        };
-        auto idle = [&]() -> awaitable<void> {
-          asio::steady_timer t(ex, 10ms);
-          co_await t.async_wait(use_awaitable);
-        };
-        task_id.set(1);
-        co_await (writer() && idle());
-        parent_after_plain = task_id.get();
-        task_id.set(1);
-        co_await (aiolocals::co_spawn(ex, writer(), use_awaitable) && idle());
-        parent_after_copied = task_id.get();
-      }(),
-      asio::detached);
+  auto task = [&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto writer = []() -> awaitable<void> {
+      task_id.set(99);
+      co_return;
+    };
+    auto idle = [&]() -> awaitable<void> {
+      asio::steady_timer t(ex, 10ms);
+      co_await t.async_wait(use_awaitable);
+    };
+    task_id.set(1);
+    co_await (writer() && idle());
+    parent_after_plain = task_id.get();
+    task_id.set(1);
+    co_await (aiolocals::co_spawn(ex, writer(), use_awaitable) && idle());
+    parent_after_copied = task_id.get();
+  };
+  aiolocals::co_spawn(io, task(), asio::detached);
   io.run();
   EXPECT_EQ(parent_after_plain, 99);  // shared: the branch's write shows
   EXPECT_EQ(parent_after_copied, 1);  // copied: isolated
@@ -380,10 +371,10 @@ TEST(ContextExecutor, SurvivesPreferRequireAnyIoExecutorAndStrands) {
   aiolocals::context_executor ex(io.get_executor(), ctx);
 
   std::optional tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
-  static_assert(std::is_same_v<decltype(tracked)::value_type::inner_executor_type,
-                               std::decay_t<decltype(asio::prefer(
-                                   io.get_executor(),
-                                   asio::execution::outstanding_work.tracked))>>);
+  static_assert(
+      std::is_same_v<decltype(tracked)::value_type::inner_executor_type,
+                     std::decay_t<decltype(asio::prefer(
+                         io.get_executor(), asio::execution::outstanding_work.tracked))>>);
   auto never = asio::require(ex, asio::execution::blocking.never);
   EXPECT_EQ(asio::query(never, asio::execution::blocking), asio::execution::blocking.never);
   EXPECT_EQ(&asio::query(ex, asio::execution::context), &io);
@@ -442,10 +433,10 @@ TEST(Bind, KeepsAssociatedExecutorAllocatorAndCancellationSlot) {
   task_id.set(8);
   std::atomic<int> on_strand{0};
   asio::steady_timer timer(io, 0ms);
-  timer.async_wait(asio::bind_executor(
-      strand, aiolocals::bind([&](boost::system::error_code) {
-        if (strand.running_in_this_thread() && task_id.get() == 8) ++on_strand;
-      })));
+  timer.async_wait(asio::bind_executor(strand, aiolocals::bind([&](boost::system::error_code) {
+                                         if (strand.running_in_this_thread() && task_id.get() == 8)
+                                           ++on_strand;
+                                       })));
   task_id.set(9);
   run_on_threads(io, 2);
   EXPECT_EQ(on_strand.load(), 1);
@@ -461,25 +452,21 @@ TEST(JobContext, IdsAreUniqueVisibleInNestedAwaitsAndAbsentAfter) {
     co_await asio::post(use_awaitable);
     co_return aiolocals::request.get().id;
   };
-  for (int i = 0; i < jobs; ++i) {
-    aiolocals::co_spawn(
-        io,
-        [&]() -> awaitable<void> {
-          task_id.set(1);
-          co_await aiolocals::job_context("cleanup", [&]() -> awaitable<void> {
-            const aiolocals::request_info& job = aiolocals::request.get();
-            if (job.kind != aiolocals::request_kind::job || job.path != "cleanup" ||
-                job.id.rfind("cleanup-", 0) != 0 || task_id.is_set()) {
-              ++bad;
-            }
-            if (co_await nested() != job.id) ++bad;
-            std::lock_guard lock(mutex);
-            ids.insert(job.id);
-          }());
-          if (aiolocals::request.is_set() || task_id.get() != 1) ++bad;
-        }(),
-        asio::detached);
-  }
+  auto task = [&]() -> awaitable<void> {
+    task_id.set(1);
+    co_await aiolocals::job_context("cleanup", [&]() -> awaitable<void> {
+      const aiolocals::request_info& job = aiolocals::request.get();
+      if (job.kind != aiolocals::request_kind::job || job.path != "cleanup" ||
+          job.id.rfind("cleanup-", 0) != 0 || task_id.is_set()) {
+        ++bad;
+      }
+      if (co_await nested() != job.id) ++bad;
+      std::lock_guard lock(mutex);
+      ids.insert(job.id);
+    }());
+    if (aiolocals::request.is_set() || task_id.get() != 1) ++bad;
+  };
+  for (int i = 0; i < jobs; ++i) aiolocals::co_spawn(io, task(), asio::detached);
   run_on_threads(io, 2);
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(jobs));

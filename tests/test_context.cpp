@@ -1,7 +1,5 @@
 // Tests for aiolocals/context.hpp: copies, run, scope, bind, threads and
 // double-entry detection.
-#include "aiolocals/context.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
 
 namespace {
@@ -62,8 +61,7 @@ TEST(Context, RunReturnsValuesAndForwardsArguments) {
   aiolocals::context ctx;
   int result = ctx.run([](int a, int b) { return a + b; }, 2, 3);
   EXPECT_EQ(result, 5);
-  auto moved = ctx.run([](std::unique_ptr<int> p) { return p; },
-                       std::make_unique<int>(4));
+  auto moved = ctx.run([](std::unique_ptr<int> p) { return p; }, std::make_unique<int>(4));
   EXPECT_EQ(*moved, 4);
 }
 
@@ -168,8 +166,7 @@ TEST(Bind, RunsInACopyTakenAtBindTime) {
 
 TEST(Bind, ForwardsArgumentsMoveOnlyCallablesAndNoexcept) {
   auto owned = std::make_unique<int>(10);
-  auto task = aiolocals::bind(
-      [p = std::move(owned)](int add) noexcept { return *p + add; });
+  auto task = aiolocals::bind([p = std::move(owned)](int add) noexcept { return *p + add; });
   static_assert(noexcept(task(1)));
   EXPECT_EQ(task(5), 15);
   auto throwing = aiolocals::bind([](int) { return 0; });

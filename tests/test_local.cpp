@@ -1,11 +1,11 @@
 // Tests for aiolocals/local.hpp: set/get/reset/scoped, defaults, errors,
 // tokens and value lifetimes.
-#include "aiolocals/local.hpp"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
+
+#include "aiolocals/local.hpp"
 
 namespace {
 
@@ -21,8 +21,7 @@ TEST(Local, UnsetWithoutDefaultThrowsLookupErrorNamingTheLocal) {
     (void)user.get();
     FAIL() << "get() on an unset local must throw";
   } catch (const aiolocals::lookup_error& error) {
-    EXPECT_NE(std::string(error.what()).find("'user'"), std::string::npos)
-        << error.what();
+    EXPECT_NE(std::string(error.what()).find("'user'"), std::string::npos) << error.what();
   }
 }
 
@@ -96,9 +95,7 @@ TEST(Local, TokenIsSingleUseAndBoundToItsLocalAndContext) {
 
   auto outer_token = user.set("b");
   aiolocals::context other;
-  other.run([&] {
-    EXPECT_THROW(user.reset(std::move(outer_token)), std::invalid_argument);
-  });
+  other.run([&] { EXPECT_THROW(user.reset(std::move(outer_token)), std::invalid_argument); });
   EXPECT_EQ(user.get(), "b");
 }
 

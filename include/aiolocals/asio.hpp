@@ -77,9 +77,11 @@ namespace detail {
 template <class Function, class Executor>
 class context_entering_function {
  public:
-  template <class F>
-  context_entering_function(F&& function, const context& ctx, const Executor& inner)
-      : function_(std::forward<F>(function)), context_(ctx), inner_(inner) {}
+  template <class F, class Inner>
+  context_entering_function(F&& function, context&& ctx, Inner&& inner)
+      : function_(std::forward<F>(function)),
+        context_(std::move(ctx)),
+        inner_(std::forward<Inner>(inner)) {}
 
   void operator()() {
     context_impl* impl = context_access::impl(context_);
@@ -88,8 +90,7 @@ class context_entering_function {
       // Another thread is running this context now. Run after it, not
       // beside it: re-post rather than block this thread or throw.
       boost::asio::execution::execute(
-          boost::asio::prefer(inner_, boost::asio::execution::blocking.never),
-          std::move(*this));
+          boost::asio::prefer(inner_, boost::asio::execution::blocking.never), std::move(*this));
       return;
     }
     struct leave_on_exit {
@@ -134,13 +135,12 @@ class context_executor {
   using inner_executor_type = Executor;
 
   /// Runs functions on `inner`, each inside `ctx` (shared, not copied).
-  context_executor(const Executor& inner, context ctx)
-      : inner_(inner), context_(std::move(ctx)) {}
+  context_executor(const Executor& inner, context ctx) : inner_(inner), context_(std::move(ctx)) {}
 
   /// Converts from an adapter over a compatible executor (as strand does).
   template <class OtherExecutor>
-    requires std::is_constructible_v<Executor, const OtherExecutor&>
-  context_executor(const context_executor<OtherExecutor>& other)  // NOLINT
+  requires std::is_constructible_v<Executor, const OtherExecutor&> context_executor(
+      const context_executor<OtherExecutor>& other)  // NOLINT
       : inner_(other.get_inner_executor()), context_(other.get_context()) {}
 
   /// The wrapped executor.
@@ -154,9 +154,9 @@ class context_executor {
   /// auto& io = asio::query(ex, asio::execution::context);
   /// @endcode
   template <class Property>
-    requires boost::asio::can_query<const Executor&, Property>::value
-  decltype(auto) query(const Property& property) const noexcept(
-      boost::asio::is_nothrow_query<const Executor&, Property>::value) {
+  requires boost::asio::can_query<const Executor&, Property>::value decltype(auto) query(
+      const Property& property) const
+      noexcept(boost::asio::is_nothrow_query<const Executor&, Property>::value) {
     return boost::asio::query(inner_, property);
   }
 
@@ -165,12 +165,16 @@ class context_executor {
   /// auto never = asio::require(ex, asio::execution::blocking.never);
   /// @endcode
   template <class Property>
-    requires boost::asio::can_require<const Executor&, Property>::value
-  auto require(const Property& property) const {
-    using result = std::decay_t<
-        typename boost::asio::require_result<const Executor&, Property>::type>;
-    return context_executor<result>(boost::asio::require(inner_, property),
-                                    context_);
+  requires boost::asio::can_require<const Executor&, Property>::value auto require(
+      const Property& property) const& {
+    return rewrap(boost::asio::require(inner_, property), context_);
+  }
+  /// (On a temporary, as in Asio's own require/prefer chains, the context
+  /// handle is moved rather than copied: no reference-count traffic.)
+  template <class Property>
+  requires boost::asio::can_require<const Executor&, Property>::value auto require(
+      const Property& property) && {
+    return rewrap(boost::asio::require(inner_, property), std::move(context_));
   }
 
   /// Forwards a preference to the inner executor and wraps the result.
@@ -178,12 +182,14 @@ class context_executor {
   /// auto tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
   /// @endcode
   template <class Property>
-    requires boost::asio::can_prefer<const Executor&, Property>::value
-  auto prefer(const Property& property) const {
-    using result = std::decay_t<
-        typename boost::asio::prefer_result<const Executor&, Property>::type>;
-    return context_executor<result>(boost::asio::prefer(inner_, property),
-                                    context_);
+  requires boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
+      const Property& property) const& {
+    return rewrap(boost::asio::prefer(inner_, property), context_);
+  }
+  template <class Property>
+  requires boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
+      const Property& property) && {
+    return rewrap(boost::asio::prefer(inner_, property), std::move(context_));
   }
 
   /// Submits `f` to the inner executor; when it runs, it runs inside the
@@ -192,22 +198,40 @@ class context_executor {
   /// (Asio 1.81 routes post/dispatch/defer of a standard executor through
   /// `execute`; the legacy Networking TS members are not needed.)
   template <class Function>
-  void execute(Function&& f) const {
-    boost::asio::execution::execute(
-        inner_, detail::context_entering_function<std::decay_t<Function>, Executor>(
-                    std::forward<Function>(f), context_, inner_));
+  void execute(Function&& f) const& {
+    boost::asio::execution::execute(inner_, wrap(std::forward<Function>(f), context(context_)));
+  }
+  template <class Function>
+  void execute(Function&& f) && {
+    boost::asio::execution::execute(inner_, wrap(std::forward<Function>(f), std::move(context_)));
   }
 
-  friend bool operator==(const context_executor& a,
-                         const context_executor& b) noexcept {
+  friend bool operator==(const context_executor& a, const context_executor& b) noexcept {
     return a.inner_ == b.inner_ && a.context_ == b.context_;
   }
-  friend bool operator!=(const context_executor& a,
-                         const context_executor& b) noexcept {
+  friend bool operator!=(const context_executor& a, const context_executor& b) noexcept {
     return !(a == b);
   }
 
  private:
+  template <class Inner>
+  static context_executor<std::decay_t<Inner>> rewrap(Inner&& inner, context ctx) {
+    return {std::forward<Inner>(inner), std::move(ctx)};
+  }
+
+  // The re-post path keeps an untracked copy of the inner executor: the
+  // queued function already counts as work, and a tracked copy would cost
+  // two more atomic operations per function.
+  using repost_executor = std::decay_t<typename boost::asio::prefer_result<
+      const Executor&, boost::asio::execution::outstanding_work_t::untracked_t>::type>;
+
+  template <class Function>
+  auto wrap(Function&& f, context ctx) const {
+    return detail::context_entering_function<std::decay_t<Function>, repost_executor>(
+        std::forward<Function>(f), std::move(ctx),
+        boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked));
+  }
+
   Executor inner_;
   context context_;
 };
@@ -266,9 +290,9 @@ struct co_spawn_signature<void> {
 };
 
 template <class Handler>
-constexpr bool has_own_executor = !std::is_same_v<
-    boost::asio::associated_executor_t<Handler, boost::asio::system_executor>,
-    boost::asio::system_executor>;
+constexpr bool has_own_executor =
+    !std::is_same_v<boost::asio::associated_executor_t<Handler, boost::asio::system_executor>,
+                    boost::asio::system_executor>;
 
 // Starts the coroutine; a completion handler with no executor of its own is
 // bound to a copy of the spawner's context (asyncio runs done-callbacks in the
@@ -276,17 +300,15 @@ constexpr bool has_own_executor = !std::is_same_v<
 // inline inside the child's context.
 struct initiate_co_spawn_with_context {
   template <class Handler, class ChildExecutor, class Awaitable>
-  void operator()(Handler&& handler, ChildExecutor child_executor,
-                  Awaitable awaitable, context spawner) const {
+  void operator()(Handler&& handler, ChildExecutor child_executor, Awaitable awaitable,
+                  context spawner) const {
     using handler_type = std::decay_t<Handler>;
     if constexpr (std::is_same_v<handler_type, boost::asio::detail::detached_handler> ||
                   has_own_executor<handler_type>) {
-      boost::asio::co_spawn(child_executor, std::move(awaitable),
-                            std::forward<Handler>(handler));
+      boost::asio::co_spawn(child_executor, std::move(awaitable), std::forward<Handler>(handler));
     } else {
       boost::asio::co_spawn(child_executor, std::move(awaitable),
-                            aiolocals::bind(std::move(spawner),
-                                            std::forward<Handler>(handler)));
+                            aiolocals::bind(std::move(spawner), std::forward<Handler>(handler)));
     }
   }
 };
@@ -309,9 +331,9 @@ struct initiate_co_spawn_with_context {
 /// @endcode
 template <class Executor, class T, class AwaitableExecutor,
           class CompletionToken = boost::asio::default_completion_token_t<Executor>>
-  requires(boost::asio::execution::is_executor<Executor>::value)
-auto co_spawn(const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
-              CompletionToken&& token = {}) {
+requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn(
+    const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
+    CompletionToken&& token = {}) {
   using signature = typename detail::co_spawn_signature<T>::type;
   context current = context::current();
   auto child_executor = detail::with_context(ex, current.copy());
@@ -322,9 +344,9 @@ auto co_spawn(const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> a
 
 /// As above, on an execution context's executor (`co_spawn(io, ...)`).
 template <class ExecutionContext, class T, class AwaitableExecutor,
-          class CompletionToken = boost::asio::default_completion_token_t<
-              typename ExecutionContext::executor_type>>
-  requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+          class CompletionToken =
+              boost::asio::default_completion_token_t<typename ExecutionContext::executor_type>>
+requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
 auto co_spawn(ExecutionContext& execution_context,
               boost::asio::awaitable<T, AwaitableExecutor> awaitable,
               CompletionToken&& token = {}) {
@@ -356,23 +378,20 @@ boost::asio::awaitable<T, AwaitableExecutor> job_context(
     std::string name, boost::asio::awaitable<T, AwaitableExecutor> job) {
   AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
   context job_ctx;
-  job_ctx.run([&] {
-    request.set(request_info{make_job_id(name), {}, name, request_kind::job});
-  });
-  co_return co_await boost::asio::co_spawn(
-      detail::with_context(ex, std::move(job_ctx)), std::move(job),
-      boost::asio::use_awaitable_t<AwaitableExecutor>{});
+  job_ctx.run([&] { request.set(request_info{make_job_id(name), {}, name, request_kind::job}); });
+  co_return co_await boost::asio::co_spawn(detail::with_context(ex, std::move(job_ctx)),
+                                           std::move(job),
+                                           boost::asio::use_awaitable_t<AwaitableExecutor>{});
 }
 
 /// As above for plain callables: runs `f()` now, on this thread, in a fresh
 /// job context, and returns its result.
 template <class F>
-  requires std::is_invocable_v<F&&>
+requires std::is_invocable_v<F&&>
 decltype(auto) job_context(std::string_view name, F&& f) {
   context job_ctx;
   return job_ctx.run([&]() -> decltype(auto) {
-    request.set(request_info{make_job_id(name), {}, std::string(name),
-                             request_kind::job});
+    request.set(request_info{make_job_id(name), {}, std::string(name), request_kind::job});
     return std::invoke(std::forward<F>(f));
   });
 }
@@ -390,8 +409,7 @@ struct associator<Associator, aiolocals::bound_function<F>, DefaultCandidate> {
   static type get(const aiolocals::bound_function<F>& b) noexcept {
     return Associator<F, DefaultCandidate>::get(b.get());
   }
-  static auto get(const aiolocals::bound_function<F>& b,
-                  const DefaultCandidate& candidate) noexcept
+  static auto get(const aiolocals::bound_function<F>& b, const DefaultCandidate& candidate) noexcept
       -> decltype(Associator<F, DefaultCandidate>::get(b.get(), candidate)) {
     return Associator<F, DefaultCandidate>::get(b.get(), candidate);
   }

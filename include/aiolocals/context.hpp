@@ -71,9 +71,7 @@ struct typed_node final : value_node {
   T value;
   template <class... Args>
   explicit typed_node(Args&&... args) : value(std::forward<Args>(args)...) {
-    destroy = [](value_node* node) noexcept {
-      delete static_cast<typed_node*>(node);
-    };
+    destroy = [](value_node* node) noexcept { delete static_cast<typed_node*>(node); };
   }
 };
 
@@ -100,8 +98,8 @@ value_node* exchange_current(std::uint32_t index, value_node* node);
 // The node at `index` in `impl`'s table, or null.
 value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept;
 
-context_impl* current_impl();  // creates this thread's root context if needed
-context_impl* new_impl();      // a fresh, empty context; one reference
+context_impl* current_impl();                       // creates this thread's root context if needed
+context_impl* new_impl();                           // a fresh, empty context; one reference
 context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
 void acquire(context_impl* impl) noexcept;
 void release(context_impl* impl) noexcept;
@@ -150,9 +148,7 @@ class context {
   template <class T>
   const T* find(const local<T>& var) const noexcept;
 
-  context(const context& other) noexcept : impl_(other.impl_) {
-    detail::acquire(impl_);
-  }
+  context(const context& other) noexcept : impl_(other.impl_) { detail::acquire(impl_); }
   context(context&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
   context& operator=(context other) noexcept {
     std::swap(impl_, other.impl_);
@@ -162,9 +158,7 @@ class context {
     if (impl_ != nullptr) detail::release(impl_);
   }
 
-  friend bool operator==(const context& a, const context& b) noexcept {
-    return a.impl_ == b.impl_;
-  }
+  friend bool operator==(const context& a, const context& b) noexcept { return a.impl_ == b.impl_; }
 
  private:
   friend class scope;
@@ -186,13 +180,10 @@ class scope {
   scope() : scope(context{}) {}
   /// Enters `ctx`, which the caller keeps alive. Throws context_error if
   /// another thread has it entered.
-  explicit scope(const context& ctx)
-      : entered_(ctx.impl_), previous_(detail::enter(entered_)) {}
+  explicit scope(const context& ctx) : entered_(ctx.impl_), previous_(detail::enter(entered_)) {}
   /// Enters `ctx` and owns it for the guard's lifetime.
   explicit scope(context&& ctx)
-      : owned_(std::move(ctx)),
-        entered_(owned_.impl_),
-        previous_(detail::enter(entered_)) {}
+      : owned_(std::move(ctx)), entered_(owned_.impl_), previous_(detail::enter(entered_)) {}
   ~scope() { detail::leave(entered_, previous_); }
 
   scope(const scope&) = delete;
@@ -226,12 +217,10 @@ template <class F>
 class bound_function {
  public:
   template <class G>
-  bound_function(G&& f, context ctx)
-      : function_(std::forward<G>(f)), context_(std::move(ctx)) {}
+  bound_function(G&& f, context ctx) : function_(std::forward<G>(f)), context_(std::move(ctx)) {}
 
   template <class... Args>
-  decltype(auto) operator()(Args&&... args) & noexcept(
-      std::is_nothrow_invocable_v<F&, Args...>) {
+  decltype(auto) operator()(Args&&... args) & noexcept(std::is_nothrow_invocable_v<F&, Args...>) {
     return context_.run(function_, std::forward<Args>(args)...);
   }
   template <class... Args>
@@ -240,8 +229,7 @@ class bound_function {
     return context_.run(function_, std::forward<Args>(args)...);
   }
   template <class... Args>
-  decltype(auto) operator()(Args&&... args) && noexcept(
-      std::is_nothrow_invocable_v<F&&, Args...>) {
+  decltype(auto) operator()(Args&&... args) && noexcept(std::is_nothrow_invocable_v<F&&, Args...>) {
     return context_.run(std::move(function_), std::forward<Args>(args)...);
   }
 

@@ -64,8 +64,7 @@ class local {
     }
     /// The value the local had before the `set`, or null if it had none.
     const T* old_value() const noexcept {
-      return previous_ ? &static_cast<detail::typed_node<T>*>(previous_)->value
-                       : nullptr;
+      return previous_ ? &static_cast<detail::typed_node<T>*>(previous_)->value : nullptr;
     }
 
    private:
@@ -85,8 +84,7 @@ class local {
     /// in (a coroutine frame destroyed by a stopped io_context, say), the
     /// value is left to that context instead: a destructor never throws.
     ~scoped_value() {
-      if (detail::context_access::impl(token_.context_) ==
-          detail::this_thread.current) {
+      if (detail::context_access::impl(token_.context_) == detail::this_thread.current) {
         owner_.reset(std::move(token_));
       }
     }
@@ -95,16 +93,14 @@ class local {
 
    private:
     friend class local;
-    scoped_value(const local& owner, token&& t)
-        : owner_(owner), token_(std::move(t)) {}
+    scoped_value(const local& owner, token&& t) : owner_(owner), token_(std::move(t)) {}
     const local& owner_;
     token token_;
   };
 
   /// A local with no default: `get` throws until it is set. `name` appears in
   /// error messages. Registers one slot index (never reused).
-  explicit local(std::string name)
-      : name_(std::move(name)), index_(detail::allocate_index()) {}
+  explicit local(std::string name) : name_(std::move(name)), index_(detail::allocate_index()) {}
   /// A local whose `get` returns `default_value` until it is set.
   local(std::string name, T default_value)
       : name_(std::move(name)),
@@ -118,8 +114,7 @@ class local {
   /// naming the local when there is neither. Three dependent loads.
   const T& get() const {
     if (const T* value = find()) return *value;
-    throw lookup_error("aiolocals: local '" + name_ +
-                       "' has no value in the current context");
+    throw lookup_error("aiolocals: local '" + name_ + "' has no value in the current context");
   }
 
   /// The value in the current context, else the default, else null. noexcept.
@@ -167,9 +162,8 @@ class local {
   void reset(token&& t) const {
     if (t.used_) throw std::logic_error("aiolocals: token already used");
     if (t.owner_ != this) {
-      throw std::invalid_argument("aiolocals: token of local '" +
-                                  t.owner_->name_ + "' passed to local '" +
-                                  name_ + "'");
+      throw std::invalid_argument("aiolocals: token of local '" + t.owner_->name_ +
+                                  "' passed to local '" + name_ + "'");
     }
     if (!(t.context_ == context::current())) {
       throw std::invalid_argument("aiolocals: token of local '" + name_ +

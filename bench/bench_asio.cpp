@@ -1,0 +1,109 @@
+// The Asio adapter's costs, each beside its baseline in the same run:
+// posting no-op handlers (bare io_context executor, context_executor,
+// strand), a coroutine's co_await round trips, and co_spawn.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <string>
+
+#include "aiolocals/asio.hpp"
+#include "aiolocals/local.hpp"
+#include "bench_main.hpp"
+
+namespace asio = boost::asio;
+
+namespace {
+
+aiolocals::local<std::string> request_id{"request_id"};
+constexpr int handlers = 1'000'000;
+
+// A context with a value in it, as a request's would have.
+aiolocals::context request_context() {
+  aiolocals::context ctx;
+  ctx.run([] { request_id.set("4bf92f3577b34da6a3ce929d0e0e4736"); });
+  return ctx;
+}
+
+template <class Executor>
+void post_noops(benchmark::State& state, asio::io_context& io, const Executor& ex) {
+  for (auto _ : state) {
+    for (int i = 0; i < handlers; ++i) asio::post(ex, [] {});
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * handlers);
+}
+
+void BM_PostBare(benchmark::State& state) {
+  asio::io_context io(1);
+  post_noops(state, io, io.get_executor());
+}
+void BM_PostContextExecutor(benchmark::State& state) {
+  asio::io_context io(1);
+  post_noops(state, io, aiolocals::context_executor(io.get_executor(), request_context()));
+}
+void BM_PostStrand(benchmark::State& state) {
+  asio::io_context io(1);
+  post_noops(state, io, asio::make_strand(io.get_executor()));
+}
+BENCHMARK(BM_PostBare)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PostContextExecutor)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PostStrand)->Unit(benchmark::kMillisecond);
+
+asio::awaitable<void> round_trips(int count) {
+  for (int i = 0; i < count; ++i) co_await asio::post(asio::use_awaitable);
+}
+
+void BM_AwaitRoundTripsPlain(benchmark::State& state) {
+  asio::io_context io(1);
+  for (auto _ : state) {
+    asio::co_spawn(io, round_trips(handlers), asio::detached);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * handlers);
+}
+void BM_AwaitRoundTripsWithContext(benchmark::State& state) {
+  asio::io_context io(1);
+  aiolocals::scope scope(request_context());
+  for (auto _ : state) {
+    aiolocals::co_spawn(io, round_trips(handlers), asio::detached);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * handlers);
+}
+BENCHMARK(BM_AwaitRoundTripsPlain)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AwaitRoundTripsWithContext)->Unit(benchmark::kMillisecond);
+
+constexpr int spawns = 100'000;
+asio::awaitable<void> empty_task() { co_return; }
+
+void BM_CoSpawnPlain(benchmark::State& state) {
+  asio::io_context io(1);
+  for (auto _ : state) {
+    for (int i = 0; i < spawns; ++i) asio::co_spawn(io, empty_task(), asio::detached);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * spawns);
+}
+void BM_CoSpawnWithContextCopy(benchmark::State& state) {
+  asio::io_context io(1);
+  aiolocals::scope scope(request_context());
+  for (auto _ : state) {
+    for (int i = 0; i < spawns; ++i) aiolocals::co_spawn(io, empty_task(), asio::detached);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * spawns);
+}
+BENCHMARK(BM_CoSpawnPlain)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CoSpawnWithContextCopy)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+AIOLOCALS_BENCHMARK_MAIN()

@@ -1,0 +1,112 @@
+// Core costs: local<T>::get() against a plain thread_local read (throughput
+// and chained latency), copy() with 1 and 64 locals set, set(), and entering
+// and leaving a context.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aiolocals/context.hpp"
+#include "aiolocals/local.hpp"
+#include "bench_main.hpp"
+
+namespace {
+
+thread_local std::uintptr_t plain_thread_local = 0;
+aiolocals::local<std::uintptr_t> task_local{"task_local"};
+
+// --- reads, throughput: independent iterations may overlap -----------------
+void BM_ThreadLocalRead(benchmark::State& state) {
+  plain_thread_local = 0;
+  for (auto _ : state) {
+    std::uintptr_t value = plain_thread_local;
+    keep(value);
+  }
+}
+BENCHMARK(BM_ThreadLocalRead);
+
+void BM_LocalGet(benchmark::State& state) {
+  aiolocals::scope scope;
+  task_local.set(0);
+  for (auto _ : state) {
+    std::uintptr_t value = task_local.get();
+    keep(value);
+  }
+}
+BENCHMARK(BM_LocalGet);
+
+// --- reads, chained: each read's address depends on the previous value (0),
+// so the loads of one iteration cannot overlap the next (trap 3). ----------
+void BM_ThreadLocalReadChained(benchmark::State& state) {
+  plain_thread_local = 0;
+  std::uintptr_t previous = 0;
+  for (auto _ : state) {
+    std::uintptr_t* address = &plain_thread_local;
+    keep(address);
+    previous = address[previous];
+    keep(previous);
+  }
+}
+BENCHMARK(BM_ThreadLocalReadChained);
+
+void BM_LocalGetChained(benchmark::State& state) {
+  aiolocals::scope scope;
+  task_local.set(0);
+  std::uintptr_t previous = 0;
+  for (auto _ : state) {
+    const aiolocals::local<std::uintptr_t>* var = &task_local;
+    keep(var);
+    previous = var[previous].get();
+    keep(previous);
+  }
+}
+BENCHMARK(BM_LocalGetChained);
+
+// --- copy(): O(1) whatever the number of values -----------------------------
+void BM_CopyContext(benchmark::State& state) {
+  static std::vector<std::unique_ptr<aiolocals::local<int>>> many = [] {
+    std::vector<std::unique_ptr<aiolocals::local<int>>> v;
+    for (int i = 0; i < 64; ++i) v.push_back(std::make_unique<aiolocals::local<int>>("many"));
+    return v;
+  }();
+  aiolocals::scope scope;
+  for (int i = 0; i < state.range(0); ++i) many[i]->set(i);
+  aiolocals::context current = aiolocals::context::current();
+  for (auto _ : state) {
+    aiolocals::context copy = current.copy();
+    benchmark::DoNotOptimize(copy);
+  }
+  state.SetLabel(std::to_string(state.range(0)) + " locals set");
+}
+BENCHMARK(BM_CopyContext)->Arg(1)->Arg(64);
+
+// --- set() on an unshared context (token dropped, as usual) ------------------
+void BM_SetInt(benchmark::State& state) {
+  aiolocals::scope scope;
+  std::uintptr_t i = 0;
+  for (auto _ : state) task_local.set(++i);
+}
+BENCHMARK(BM_SetInt);
+
+// --- entering and leaving: what the Asio adapter pays per resumption -------
+void BM_RunEmpty(benchmark::State& state) {
+  aiolocals::context ctx;
+  for (auto _ : state) {
+    ctx.run([] { benchmark::ClobberMemory(); });
+  }
+}
+BENCHMARK(BM_RunEmpty);
+
+void BM_ScopeEnterLeave(benchmark::State& state) {
+  aiolocals::context ctx;
+  ctx.run([] { task_local.set(1); });
+  for (auto _ : state) {
+    aiolocals::scope guard(ctx);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ScopeEnterLeave);
+
+}  // namespace
+
+AIOLOCALS_BENCHMARK_MAIN()

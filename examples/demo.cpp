@@ -1,2 +1,0 @@
-#include "aiolocals/local.hpp"
-int main() {}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what aiolocals needs to build, test and run its demo on Debian 12.
+# Usage: tools/install-deps.sh [--bench]   (--bench adds Boost.Log, which only
+# the logging benchmark's baseline uses). Uses sudo when not run as root.
+set -eu
+packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev"
+if [ "${1:-}" = "--bench" ]; then
+  packages="$packages libboost-log1.81-dev"
+fi
+missing=""
+for package in $packages; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $package"
+done
+[ -z "$missing" ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

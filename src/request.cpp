@@ -22,6 +22,13 @@ std::uint64_t process_seed() {
 
 }  // namespace
 
+std::string escape_for_log(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text);
+  return out;
+}
+
 std::string make_job_id(std::string_view name) {
   static const std::uint64_t seed = process_seed();
   static std::atomic<std::uint64_t> counter{0};

@@ -33,6 +33,30 @@ struct request_info {
 /// The current request or job; unset outside of one.
 inline local<request_info> request{"aiolocals::request"};
 
+/// Appends `text` to `out` so that it cannot break or forge a log line: bytes
+/// outside printable ASCII (controls, DEL, every byte >= 0x80) and the
+/// backslash become `\xNN`. Safe for any input; no allocation beyond `out`.
+/// `Buffer` is std::string, fmt::memory_buffer or alike (push_back and
+/// append(first, last)). Runs of safe bytes are appended at once.
+template <class Buffer>
+void append_escaped(Buffer& out, std::string_view text) {
+  constexpr char digits[] = "0123456789abcdef";
+  const char* run = text.data();
+  const char* end = text.data() + text.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto byte = static_cast<unsigned char>(*p);
+    if (byte >= 0x20 && byte < 0x7f && byte != '\\') continue;
+    out.append(run, p);
+    const char escaped[] = {'\\', 'x', digits[byte >> 4], digits[byte & 0xf]};
+    out.append(escaped, escaped + sizeof escaped);
+    run = p + 1;
+  }
+  out.append(run, end);
+}
+
+/// `text` escaped as by append_escaped.
+std::string escape_for_log(std::string_view text);
+
 /// A fresh job id: `name` + '-' + 16 hex digits, unique within the process
 /// (a bijective mix of a counter and a per-process random seed) and unlikely
 /// to repeat across processes. About 50 ns; thread-safe.

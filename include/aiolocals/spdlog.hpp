@@ -1,0 +1,144 @@
+// aiolocals/spdlog.hpp - the request id and path in every spdlog line (the
+// seed's configure_logging). Target `aiolocals::spdlog` (spdlog 1.10, fmt 9).
+//
+//   aiolocals::spdlog::configure_logging();   // every logger, one call
+//   spdlog::info("hello");  // [2026-11-28 10:00:00.123] [info] [/hello#4bf9...] hello
+//
+// Pattern flags, usable in your own patterns (`make_formatter`):
+//   %q  the current request's id       %U  its path (escaped)
+//   %W  its method                     each prints `-` outside a request
+// The letters are unused by spdlog 1.10's built-in flags. Output is safe to
+// log whatever a client sent: ids are validated or generated, and the path
+// and method are escaped (`\xNN` for every byte outside printable ASCII).
+//
+// Async logging: spdlog::async_logger formats on its worker thread, where
+// the caller's context is not installed (spdlog/async_logger-inl.h:
+// backend_sink_it_ runs on the pool thread), so a flag would print the
+// worker's context. `aiolocals::spdlog::async_logger` queues a snapshot of
+// the caller's context with each message and formats inside it;
+// `configure_logging` refuses (throws) while a plain spdlog::async_logger is
+// registered.
+//
+// Cost: each flag is one `local::find()` plus an append (see the README's
+// benchmark table). Thread-safety: the flags and configure_logging are as
+// thread-safe as spdlog's own formatters and registry.
+#pragma once
+
+#include <spdlog/async_logger.h>
+#include <spdlog/details/log_msg_buffer.h>
+#include <spdlog/details/mpmc_blocking_q.h>
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aiolocals/context.hpp"
+
+namespace aiolocals::spdlog {
+
+/// The flag letters this header registers.
+inline constexpr char request_id_flag = 'q';
+inline constexpr char request_path_flag = 'U';
+inline constexpr char request_method_flag = 'W';
+
+/// The seed's layout: "[time] [logger] [level] [<path>#<id>] message".
+inline constexpr const char* default_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%U#%q] %v";
+
+/// A pattern formatter that knows the %q, %U and %W flags. Cheap to call;
+/// each logger needs its own formatter instance.
+std::unique_ptr<::spdlog::pattern_formatter> make_formatter(std::string pattern = default_pattern);
+
+/// Adds the %q, %U and %W flags to `formatter` (before its set_pattern).
+void add_request_flags(::spdlog::pattern_formatter& formatter);
+
+/// Thrown by configure_logging while a logger would print wrong ids.
+class configuration_error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// The seed's `configure_logging()`: gives the default logger and every
+/// registered logger a formatter with `pattern` (the id and path by
+/// default), keeping their sinks and levels; loggers created later through
+/// spdlog's registry get it too. Throws configuration_error, changing
+/// nothing, if a registered logger is a plain `spdlog::async_logger`.
+/// Thread-safe (holds spdlog's registry lock while applying).
+void configure_logging(std::string pattern = default_pattern);
+
+class async_logger;
+
+/// The worker threads and queue behind `aiolocals::spdlog::async_logger`:
+/// spdlog's own bounded MPMC queue, with each message carrying the caller's
+/// context. Destroying the pool drains the queue and joins the threads.
+class async_pool {
+ public:
+  /// `queue_size` messages at most are waiting; `threads` workers format
+  /// and write (one keeps lines in order).
+  explicit async_pool(std::size_t queue_size = 8192, std::size_t threads = 1);
+  ~async_pool();
+  async_pool(const async_pool&) = delete;
+  async_pool& operator=(const async_pool&) = delete;
+
+  /// Messages dropped under `overrun_oldest` so far.
+  std::size_t overrun_counter() { return queue_.overrun_counter(); }
+
+ private:
+  friend class async_logger;
+  enum class message_kind { log, flush, stop };
+  struct message : ::spdlog::details::log_msg_buffer {
+    message_kind kind = message_kind::log;
+    std::shared_ptr<async_logger> logger;
+    std::optional<context> snapshot;  // optional: no allocation when queued empty
+    message() = default;
+    message(message_kind k, std::shared_ptr<async_logger> l, const ::spdlog::details::log_msg& m,
+            std::optional<context> s)
+        : log_msg_buffer(m), kind(k), logger(std::move(l)), snapshot(std::move(s)) {}
+    message(message&&) = default;
+    message& operator=(message&&) = default;
+  };
+  void post(message&& item, ::spdlog::async_overflow_policy policy);
+  void work();
+
+  ::spdlog::details::mpmc_blocking_queue<message> queue_;
+  std::vector<std::thread> threads_;
+};
+
+/// An asynchronous logger whose lines carry the id of the request that
+/// logged them: `log` takes an O(1) copy of the caller's context (one small
+/// allocation) and queues it with the message; the worker formats inside it.
+/// Drop-in for `spdlog::async_logger` (same sinks, levels, patterns).
+class async_logger final : public ::spdlog::logger,
+                           public std::enable_shared_from_this<async_logger> {
+ public:
+  async_logger(std::string name, std::vector<::spdlog::sink_ptr> sinks,
+               std::weak_ptr<async_pool> pool,
+               ::spdlog::async_overflow_policy policy = ::spdlog::async_overflow_policy::block);
+
+  std::shared_ptr<::spdlog::logger> clone(std::string new_name) override;
+
+ protected:
+  void sink_it_(const ::spdlog::details::log_msg& msg) override;
+  void flush_() override;
+
+ private:
+  friend class async_pool;
+  void write_to_sinks(const ::spdlog::details::log_msg& msg);
+  void flush_sinks();
+
+  std::weak_ptr<async_pool> pool_;
+  ::spdlog::async_overflow_policy policy_;
+};
+
+/// Makes an async logger with the request flags' default pattern (or
+/// `pattern`) and registers it with spdlog (so `spdlog::get(name)` finds it).
+std::shared_ptr<async_logger> make_async_logger(std::string name,
+                                                std::vector<::spdlog::sink_ptr> sinks,
+                                                std::shared_ptr<async_pool> pool,
+                                                std::string pattern = default_pattern);
+
+}  // namespace aiolocals::spdlog

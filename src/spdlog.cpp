@@ -13,13 +13,15 @@
 namespace aiolocals::spdlog {
 namespace {
 
-// One flag: a field of the current request, escaped, or '-' outside one.
+// One flag: a field of the current request, escaped; '-' outside a request
+// or when the field is empty (a job has no method).
 template <std::string request_info::*field>
 class request_field_flag final : public ::spdlog::custom_flag_formatter {
  public:
   void format(const ::spdlog::details::log_msg&, const std::tm&,
               ::spdlog::memory_buf_t& dest) override {
-    if (const request_info* current = request.find()) {
+    const request_info* current = request.find();
+    if (current != nullptr && !((*current).*field).empty()) {
       append_escaped(dest, (*current).*field);
     } else {
       dest.push_back('-');

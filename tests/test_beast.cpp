@@ -1,0 +1,294 @@
+// Tests for aiolocals/beast.hpp: id validation and generation, the tracked
+// handler, and an end-to-end run over loopback with sync and async loggers.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <future>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../examples/http_session.hpp"
+#include "aiolocals/beast.hpp"
+#include "aiolocals/spdlog.hpp"
+#include "capture_sink.hpp"
+
+namespace {
+
+using namespace example;
+const std::regex uuid_v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+
+request make_request(std::string target = "/") {
+  request req{http::verb::get, target, 11};
+  req.set(http::field::host, "localhost");
+  return req;
+}
+
+TEST(RequestId, SafeIdsAreKept) {
+  for (const std::string& id :
+       std::vector<std::string>{"a", "abc-123", "A.b_c:d-e", std::string(128, 'x'),
+                                "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"}) {
+    auto req = make_request();
+    req.set("X-Request-ID", id);
+    EXPECT_EQ(aiolocals::beast::choose_request_id(req, {}), id);
+  }
+}
+
+TEST(RequestId, HostileOrMissingIdsGetAFreshIdNeverTheirBytes) {
+  const std::vector<std::string> hostile = {
+      "",                           // empty
+      std::string(129, 'x'),        // too long
+      std::string(4096, 'A'),       // far too long
+      "abc\r\nX-Forged: 1",         // CR/LF
+      "line\nINFO forged entry",    // LF
+      "tab\there",                  // control character
+      std::string("nul\0byte", 8),  // NUL
+      "\x1b[31mred",                // terminal escape
+      "caf\xc3\xa9",                // non-ASCII
+      "has space",                  // space
+      "semi;colon",                 // outside the alphabet
+  };
+  std::set<std::string> generated;
+  for (const auto& id : hostile) {
+    auto req = make_request();
+    req.set("X-Request-ID", id);
+    const std::string chosen = aiolocals::beast::choose_request_id(req, {});
+    EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
+    if (!id.empty()) {
+      EXPECT_EQ(chosen.find(id), std::string::npos);
+    }
+    generated.insert(chosen);
+  }
+  auto missing = make_request();
+  EXPECT_TRUE(std::regex_match(aiolocals::beast::choose_request_id(missing, {}), uuid_v4));
+  EXPECT_EQ(generated.size(), hostile.size());  // every one fresh
+}
+
+TEST(RequestId, DuplicateHeadersMustAgree) {
+  auto agree = make_request();
+  agree.insert("X-Request-ID", "same");
+  agree.insert("X-Request-ID", "same");
+  EXPECT_EQ(aiolocals::beast::choose_request_id(agree, {}), "same");
+  auto disagree = make_request();
+  disagree.insert("X-Request-ID", "mine");
+  disagree.insert("X-Request-ID", "someone-elses");
+  const std::string chosen = aiolocals::beast::choose_request_id(disagree, {});
+  EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
+}
+
+TEST(RequestId, HeaderNameIsCaseInsensitiveAndConfigurable) {
+  auto req = make_request();
+  req.set("x-request-id", "lower");
+  EXPECT_EQ(aiolocals::beast::choose_request_id(req, {}), "lower");
+  aiolocals::beast::tracking_options options;
+  options.header_name = "X-Correlation-ID";
+  req.set("X-Correlation-ID", "corr-1");
+  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "corr-1");
+}
+
+TEST(RequestId, CustomValidatorAndGenerator) {
+  aiolocals::beast::tracking_options options;
+  options.is_acceptable = [](std::string_view id) { return id.starts_with("ok-"); };
+  options.generate = [] { return std::string("generated"); };
+  auto req = make_request();
+  req.set("X-Request-ID", "ok-1");
+  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "ok-1");
+  req.set("X-Request-ID", "bad-1");
+  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "generated");
+}
+
+TEST(RequestId, GeneratedIdsAreUniqueUuids) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 10000; ++i) ids.insert(aiolocals::beast::generate_request_id());
+  EXPECT_EQ(ids.size(), 10000u);
+  EXPECT_TRUE(std::regex_match(*ids.begin(), uuid_v4));
+}
+
+TEST(RequestPath, QueryAndFragmentAreDropped) {
+  using aiolocals::beast::path_without_query;
+  EXPECT_EQ(path_without_query("/a/b?token=secret"), "/a/b");
+  EXPECT_EQ(path_without_query("/a#frag"), "/a");
+  EXPECT_EQ(path_without_query("/plain"), "/plain");
+  EXPECT_EQ(path_without_query("?only"), "");
+  auto req = make_request("/login?password=hunter2");
+  EXPECT_EQ(aiolocals::beast::describe_request(req, {}).path, "/login");
+}
+
+// Runs `tracked(req)` to completion on a fresh io_context.
+template <class Tracked>
+response call(const Tracked& tracked, request req) {
+  asio::io_context io;
+  auto future = asio::co_spawn(io, tracked(std::move(req)), asio::use_future);
+  io.run();
+  return future.get();
+}
+
+TEST(TrackRequests, HandlerSeesTheRecordAndTheResponseEchoesTheId) {
+  auto tracked = aiolocals::beast::track_requests([](request req) -> asio::awaitable<response> {
+    const auto& current = aiolocals::request.get();
+    response res{http::status::ok, req.version()};
+    res.body() = current.id + " " + current.method + " " + current.path;
+    co_await asio::post(asio::use_awaitable);
+    res.body() += current.id == aiolocals::request.get().id ? " same" : " changed";
+    co_return res;
+  });
+  auto req = make_request("/items?secret=1");
+  req.set("X-Request-ID", "client-7");
+  response res = call(tracked, std::move(req));
+  EXPECT_EQ(res["X-Request-ID"], "client-7");
+  EXPECT_EQ(res.body(), "client-7 GET /items same");
+  EXPECT_FALSE(aiolocals::request.is_set());
+}
+
+TEST(TrackRequests, ErrorResponsesCarryTheId) {
+  auto tracked = aiolocals::beast::track_requests([](request req) -> asio::awaitable<response> {
+    co_return response{http::status::not_found, req.version()};
+  });
+  response res = call(tracked, make_request("/missing"));
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_TRUE(std::regex_match(std::string(res["X-Request-ID"]), uuid_v4));
+}
+
+TEST(TrackRequests, AnEscapedExceptionBecomesA500WithTheIdReportedOnce) {
+  std::vector<std::string> reports;
+  aiolocals::beast::tracking_options options;
+  options.on_exception = [&](std::exception_ptr error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      reports.push_back(aiolocals::request.get().id + ": " + e.what());
+    }
+  };
+  auto tracked = aiolocals::beast::track_requests(
+      [](request) -> asio::awaitable<response> {
+        co_await asio::post(asio::use_awaitable);
+        throw std::runtime_error("database down");
+      },
+      options);
+  auto req = make_request("/boom");
+  req.set("X-Request-ID", "boom-1");
+  response res = call(tracked, std::move(req));
+  EXPECT_EQ(res.result(), http::status::internal_server_error);
+  EXPECT_EQ(res["X-Request-ID"], "boom-1");
+  EXPECT_EQ(reports, std::vector<std::string>{"boom-1: database down"});
+}
+
+TEST(TrackRequests, SpawnedChildrenSeeTheRequest) {
+  std::promise<std::string> child_saw;
+  auto tracked = aiolocals::beast::track_requests([&](request req) -> asio::awaitable<response> {
+    auto child = [](std::promise<std::string>& out) -> asio::awaitable<void> {
+      co_await asio::post(asio::use_awaitable);
+      out.set_value(aiolocals::request.get().id);
+    };
+    aiolocals::co_spawn(co_await asio::this_coro::executor, child(child_saw), asio::detached);
+    co_return response{http::status::ok, req.version()};
+  });
+  auto req = make_request();
+  req.set("X-Request-ID", "parent-1");
+  call(tracked, std::move(req));
+  EXPECT_EQ(child_saw.get_future().get(), "parent-1");
+}
+
+// End to end: a 2-thread server, 64 client connections, 10,048 requests, half
+// with their own id; each handler logs from 3 resumptions through a sync and
+// an async logger. Every line must carry the id its client received.
+TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
+  constexpr int connections = 64;
+  constexpr int per_connection = 157;
+  constexpr int total = connections * per_connection;
+
+  auto sync_sink = std::make_shared<capture_sink>();
+  auto async_sink = std::make_shared<capture_sink>();
+  auto sync_logger = std::make_shared<spdlog::logger>("e2e-sync", sync_sink);
+  sync_logger->set_formatter(aiolocals::spdlog::make_formatter("%U#%q %v"));
+  auto pool = std::make_shared<aiolocals::spdlog::async_pool>(8192, 1);
+  auto async_logger =
+      aiolocals::spdlog::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
+
+  auto tracked = aiolocals::beast::track_requests([&](request req) -> asio::awaitable<response> {
+    sync_logger->info("step 1");
+    async_logger->info("step 1");
+    co_await asio::post(asio::use_awaitable);
+    sync_logger->info("step 2");
+    async_logger->info("step 2");
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::microseconds(50));
+    co_await timer.async_wait(asio::use_awaitable);
+    sync_logger->info("step 3");
+    async_logger->info("step 3");
+    response res{http::status::ok, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.body() = "ok";
+    res.prepare_payload();
+    co_return res;
+  });
+
+  asio::io_context server_io(2);
+  tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::co_spawn(server_io, serve(acceptor, tracked), asio::detached);
+  std::vector<std::thread> server_threads;
+  for (int i = 0; i < 2; ++i) server_threads.emplace_back([&] { server_io.run(); });
+
+  std::mutex mutex;
+  std::map<std::string, std::string> received;  // path -> id in the response
+  std::atomic<int> echo_mismatches{0};
+  asio::io_context client_io(1);
+  auto client = [&](int connection) -> asio::awaitable<void> {
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    co_await stream.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
+    beast::flat_buffer buffer;
+    for (int i = 0; i < per_connection; ++i) {
+      const int n = connection * per_connection + i;
+      const std::string path = "/r/" + std::to_string(n);
+      std::optional<std::string> sent;
+      if (n % 2 == 0) sent = "client-" + std::to_string(n);
+      response res = co_await get(stream, buffer, path + "?q=1", sent);
+      const std::string id(res["X-Request-ID"]);
+      if (sent && id != *sent) ++echo_mismatches;
+      std::lock_guard lock(mutex);
+      received[path] = id;
+    }
+  };
+  for (int c = 0; c < connections; ++c) asio::co_spawn(client_io, client(c), asio::detached);
+  client_io.run();
+  acceptor.close();
+  server_io.stop();
+  for (auto& thread : server_threads) thread.join();
+  pool.reset();
+  async_logger.reset();
+  spdlog::drop("e2e-async");  // the registry's reference; the pool drained
+
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(total));
+  EXPECT_EQ(echo_mismatches.load(), 0);
+  std::set<std::string> distinct_ids;
+  for (const auto& [path, id] : received) distinct_ids.insert(id);
+  EXPECT_EQ(distinct_ids.size(), static_cast<std::size_t>(total));
+
+  const std::regex shape(R"((/r/\d+)#(\S+) step [123]\n)");
+  for (auto* sink : {sync_sink.get(), async_sink.get()}) {
+    const auto lines = sink->lines();
+    EXPECT_EQ(lines.size(), static_cast<std::size_t>(total * 3));
+    int mismatches = 0, without_id = 0;
+    for (const auto& line : lines) {
+      std::smatch match;
+      if (!std::regex_match(line, match, shape) || match[2] == "-") {
+        ++without_id;
+        continue;
+      }
+      auto found = received.find(match[1]);
+      if (found == received.end() || found->second != match[2].str()) ++mismatches;
+    }
+    EXPECT_EQ(mismatches, 0);
+    EXPECT_EQ(without_id, 0);
+  }
+}
+
+}  // namespace

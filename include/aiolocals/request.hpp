@@ -40,6 +40,18 @@ inline local<request_info> request{"aiolocals::request"};
 /// append(first, last)). Runs of safe bytes are appended at once.
 template <class Buffer>
 void append_escaped(Buffer& out, std::string_view text) {
+  // Common case first: a branch-free scan the compiler vectorises, then one
+  // append. Only text that needs escaping takes the byte-by-byte path.
+  unsigned unsafe = 0;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    unsafe |= static_cast<unsigned>(byte < 0x20) | static_cast<unsigned>(byte >= 0x7f) |
+              static_cast<unsigned>(byte == '\\');
+  }
+  if (unsafe == 0) {
+    out.append(text.data(), text.data() + text.size());
+    return;
+  }
   constexpr char digits[] = "0123456789abcdef";
   const char* run = text.data();
   const char* end = text.data() + text.size();

@@ -1,0 +1,73 @@
+// Request tracking's cost per request, in process (no sockets): choosing or
+// generating the id, and the tracked handler against the bare handler.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "aiolocals/beast.hpp"
+#include "bench_main.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+void BM_GenerateRequestId(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::beast::generate_request_id());
+}
+BENCHMARK(BM_GenerateRequestId);
+
+void BM_ChooseClientRequestId(benchmark::State& state) {
+  request req{http::verb::get, "/", 11};
+  req.set("X-Request-ID", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+  aiolocals::beast::tracking_options options;
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::beast::choose_request_id(req, options));
+}
+BENCHMARK(BM_ChooseClientRequestId);
+
+asio::awaitable<response> bare_handler(request req) {
+  response res{http::status::ok, req.version()};
+  res.body() = "ok";
+  co_return res;
+}
+
+constexpr int calls = 10'000;
+
+template <class Handler>
+asio::awaitable<void> call_repeatedly(const Handler& handler, bool with_client_id) {
+  for (int i = 0; i < calls; ++i) {
+    request req{http::verb::get, "/api/orders/42?x=1", 11};
+    if (with_client_id) req.set("X-Request-ID", "client-given-id-42");
+    response res = co_await handler(std::move(req));
+    benchmark::DoNotOptimize(res);
+  }
+}
+
+template <class Handler>
+void run_calls(benchmark::State& state, const Handler& handler, bool with_client_id) {
+  asio::io_context io(1);
+  for (auto _ : state) {
+    asio::co_spawn(io, call_repeatedly(handler, with_client_id), asio::detached);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * calls);
+}
+
+void BM_BareHandler(benchmark::State& state) { run_calls(state, bare_handler, true); }
+void BM_TrackedHandlerClientId(benchmark::State& state) {
+  run_calls(state, aiolocals::beast::track_requests(bare_handler), true);
+}
+void BM_TrackedHandlerGeneratedId(benchmark::State& state) {
+  run_calls(state, aiolocals::beast::track_requests(bare_handler), false);
+}
+BENCHMARK(BM_BareHandler)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TrackedHandlerClientId)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TrackedHandlerGeneratedId)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+AIOLOCALS_BENCHMARK_MAIN()

@@ -1,0 +1,126 @@
+// One log line with the request id and path flags against the same line
+// without them, through a sink that really formats (spdlog's null_sink never
+// formats: shared BENCHMARKING.md, trap 1), and against Boost.Log carrying
+// the id in a scoped thread attribute; plus the formatter alone.
+#include <boost/log/attributes/constant.hpp>
+#include <boost/log/attributes/scoped_attribute.hpp>
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/support/date_time.hpp>
+#include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sinks/text_ostream_backend.hpp>
+#include <boost/log/sources/logger.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/utility/setup/common_attributes.hpp>
+#include <boost/core/null_deleter.hpp>
+#include <ostream>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <streambuf>
+
+#include "aiolocals/request.hpp"
+#include "aiolocals/spdlog.hpp"
+#include "bench_main.hpp"
+
+namespace {
+
+// Formats every message with the logger's formatter, then drops the bytes.
+class discarding_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    benchmark::DoNotOptimize(formatted.data());
+    benchmark::ClobberMemory();
+  }
+  void flush_() override {}
+};
+
+constexpr const char* plain_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] %v";
+
+void enter_request(aiolocals::scope&) {
+  aiolocals::request.set({"4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "GET", "/api/orders/42",
+                          aiolocals::request_kind::request});
+}
+
+void log_lines(benchmark::State& state, const char* pattern) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
+  logger->set_formatter(aiolocals::spdlog::make_formatter(pattern));
+  for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
+}
+void BM_SpdlogLineWithoutRequestFlags(benchmark::State& state) { log_lines(state, plain_pattern); }
+void BM_SpdlogLineWithRequestFlags(benchmark::State& state) {
+  log_lines(state, aiolocals::spdlog::default_pattern);
+}
+// The same bytes as the flags print, as literal text: separates the cost of
+// the longer line from the cost of looking the fields up.
+void BM_SpdlogLineWithSameTextLiteral(benchmark::State& state) {
+  log_lines(state,
+            "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [/api/orders/42#4bf92f35-77b3-4da6-a3ce-929d0e0e4736] "
+            "%v");
+}
+BENCHMARK(BM_SpdlogLineWithoutRequestFlags);
+BENCHMARK(BM_SpdlogLineWithRequestFlags);
+BENCHMARK(BM_SpdlogLineWithSameTextLiteral);
+
+// The formatter alone, on a pre-built message: the flags' own cost.
+void format_only(benchmark::State& state, const char* pattern) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  auto formatter = aiolocals::spdlog::make_formatter(pattern);
+  spdlog::details::log_msg msg("bench", spdlog::level::info, "order 42 shipped to warehouse-7");
+  spdlog::memory_buf_t buffer;
+  for (auto _ : state) {
+    buffer.clear();
+    formatter->format(msg, buffer);
+    benchmark::DoNotOptimize(buffer.data());
+  }
+}
+void BM_FormatWithoutRequestFlags(benchmark::State& state) { format_only(state, plain_pattern); }
+void BM_FormatWithRequestFlags(benchmark::State& state) {
+  format_only(state, aiolocals::spdlog::default_pattern);
+}
+BENCHMARK(BM_FormatWithoutRequestFlags);
+BENCHMARK(BM_FormatWithRequestFlags);
+
+// Boost.Log baseline: the id in a scoped thread attribute (what services do
+// today), formatted by a text backend into a stream that drops the bytes.
+// Caveat (BENCHMARKING.md, trap 6): BOOST_LOG_SCOPED_THREAD_TAG does nothing
+// if the attribute already exists on the thread, and is thread-bound, so it
+// is wrong for coroutines; it is measured only as the cost people pay today.
+struct discarding_buffer : std::streambuf {
+  int overflow(int c) override { return c; }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+
+void BM_BoostLogLineWithScopedThreadTag(benchmark::State& state) {
+  namespace logging = boost::log;
+  namespace expr = boost::log::expressions;
+  static discarding_buffer buffer;
+  static std::ostream discard(&buffer);
+  auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
+  backend->add_stream(boost::shared_ptr<std::ostream>(&discard, boost::null_deleter()));
+  auto sink = boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(
+      backend);
+  sink->set_formatter(expr::stream
+                      << "[" << expr::format_date_time<boost::posix_time::ptime>(
+                                    "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                      << "] [" << expr::attr<std::string>("RequestPath") << "#"
+                      << expr::attr<std::string>("RequestID") << "] " << expr::smessage);
+  logging::core::get()->add_sink(sink);
+  logging::add_common_attributes();
+  logging::sources::logger logger;
+  BOOST_LOG_SCOPED_THREAD_TAG("RequestID", std::string("4bf92f35-77b3-4da6-a3ce-929d0e0e4736"));
+  BOOST_LOG_SCOPED_THREAD_TAG("RequestPath", std::string("/api/orders/42"));
+  for (auto _ : state) {
+    BOOST_LOG(logger) << "order " << 42 << " shipped to " << "warehouse-7";
+  }
+  logging::core::get()->remove_sink(sink);
+}
+BENCHMARK(BM_BoostLogLineWithScopedThreadTag);
+
+}  // namespace
+
+AIOLOCALS_BENCHMARK_MAIN()

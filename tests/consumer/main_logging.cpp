@@ -1,0 +1,12 @@
+#include <aiolocals/beast.hpp>
+#include <aiolocals/spdlog.hpp>
+#include <spdlog/spdlog.h>
+
+int main() {
+  aiolocals::spdlog::configure_logging();
+  aiolocals::scope scope;
+  aiolocals::request.set({aiolocals::beast::generate_request_id(), "GET", "/installed",
+                          aiolocals::request_kind::request});
+  spdlog::info("logged with the request id from an installed aiolocals");
+  return aiolocals::beast::is_safe_request_id(aiolocals::request.get().id) ? 0 : 1;
+}

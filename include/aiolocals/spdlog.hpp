@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "aiolocals/context.hpp"
+#include "aiolocals/request.hpp"
 
 namespace aiolocals::spdlog {
 

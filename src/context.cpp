@@ -11,8 +11,8 @@ namespace aiolocals::detail {
 constinit thread_local thread_state this_thread{};
 
 namespace {
-
 constinit std::atomic<std::uint32_t> registered_locals{0};
+}  // namespace
 
 // A context's values: a reference count, then `size` slots. Shared between
 // copies and never written while shared; written in place while unshared.
@@ -43,27 +43,18 @@ struct alignas(value_node*) slot_table {
 };
 static_assert(alignof(slot_table) >= alignof(value_node*));
 
-}  // namespace
-
-struct context_impl {
-  std::atomic<std::uint32_t> references{1};
-  // The thread that has this context entered, or null. Written by that
-  // thread only (compare-exchange on entry), so `depth` needs no atomics.
-  std::atomic<const thread_state*> owner{nullptr};
-  std::uint32_t depth = 0;
-  slot_table* table = nullptr;  // null: no value set
-
-  ~context_impl() {
-    if (table != nullptr) table->release();
-  }
-};
-
 namespace {
 
-void mirror(const context_impl* impl) noexcept {
-  const slot_table* table = impl != nullptr ? impl->table : nullptr;
-  this_thread.values = table != nullptr ? const_cast<slot_table*>(table)->slots() : nullptr;
-  this_thread.size = table != nullptr ? table->size : 0;
+// Makes `impl`'s cached view of its table, and the thread's if current,
+// match the table.
+void sync_view(context_impl* impl) noexcept {
+  slot_table* table = impl->table;
+  impl->values = table != nullptr ? table->slots() : nullptr;
+  impl->size = table != nullptr ? table->size : 0;
+  if (this_thread.current == impl) {
+    this_thread.values = impl->values;
+    this_thread.size = impl->size;
+  }
 }
 
 // Owns this thread's root context; gives it up when the thread exits.
@@ -73,10 +64,7 @@ struct root_holder {
     if (root == nullptr) return;
     root->depth = 0;
     root->owner.store(nullptr, std::memory_order_release);
-    if (this_thread.current == root) {
-      this_thread.current = nullptr;
-      mirror(nullptr);
-    }
+    if (this_thread.current == root) this_thread = thread_state{};
     release(root);
   }
 };
@@ -95,16 +83,15 @@ context_impl* copy_impl(const context_impl* impl) {
   if (impl->table != nullptr) {
     impl->table->references.fetch_add(1, std::memory_order_relaxed);
     copy->table = impl->table;
+    copy->values = impl->values;
+    copy->size = impl->size;
   }
   return copy;
 }
 
-void acquire(context_impl* impl) noexcept {
-  impl->references.fetch_add(1, std::memory_order_relaxed);
-}
-
-void release(context_impl* impl) noexcept {
-  if (impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete impl;
+void destroy(context_impl* impl) noexcept {
+  if (impl->table != nullptr) impl->table->release();
+  delete impl;
 }
 
 context_impl* current_impl() {
@@ -116,12 +103,6 @@ context_impl* current_impl() {
     this_thread.current = root;
   }
   return this_thread.current;
-}
-
-value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept {
-  const slot_table* table = impl->table;
-  if (table == nullptr || index >= table->size) return nullptr;
-  return const_cast<slot_table*>(table)->slots()[index];
 }
 
 value_node* exchange_current(std::uint32_t index, value_node* node) {
@@ -149,24 +130,8 @@ value_node* exchange_current(std::uint32_t index, value_node* node) {
     impl->table = table = grown;
   }
   value_node* previous = std::exchange(table->slots()[index], node);
-  mirror(impl);
+  sync_view(impl);
   return previous;
-}
-
-bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
-  const thread_state* self = &this_thread;
-  if (impl->owner.load(std::memory_order_relaxed) != self) {
-    const thread_state* expected = nullptr;
-    if (!impl->owner.compare_exchange_strong(expected, self, std::memory_order_acquire,
-                                             std::memory_order_relaxed)) {
-      return false;
-    }
-  }
-  ++impl->depth;
-  previous = this_thread.current;
-  this_thread.current = impl;
-  mirror(impl);
-  return true;
 }
 
 context_impl* enter(context_impl* impl) {
@@ -177,12 +142,6 @@ context_impl* enter(context_impl* impl) {
         "(give each task its own copy())");
   }
   return previous;
-}
-
-void leave(context_impl* impl, context_impl* previous) noexcept {
-  if (--impl->depth == 0) impl->owner.store(nullptr, std::memory_order_release);
-  this_thread.current = previous;
-  mirror(previous);
 }
 
 }  // namespace aiolocals::detail

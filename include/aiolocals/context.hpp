@@ -75,8 +75,9 @@ struct typed_node final : value_node {
   }
 };
 
-struct context_impl;
+struct slot_table;      // a context's values (src/context.cpp)
 struct context_access;  // lets the integrations reach a context's impl
+struct context_impl;
 
 // What `local<T>::get()` reads: a mirror of the current context's value array.
 // constinit + trivially destructible, so an access is a plain %fs-relative
@@ -88,6 +89,19 @@ struct thread_state {
 };
 extern constinit thread_local thread_state this_thread;
 
+// One context. Defined here so that the per-resumption operations (enter,
+// leave, reference counting) inline; everything else is in src/context.cpp.
+struct context_impl {
+  std::atomic<std::uint32_t> references{1};
+  // The thread that has this context entered, or null. Only that thread
+  // writes it (compare-exchange on entry), so `depth` needs no atomics.
+  std::atomic<const thread_state*> owner{nullptr};
+  std::uint32_t depth = 0;
+  std::uint32_t size = 0;               // == table's size; mirrored on entry
+  value_node* const* values = nullptr;  // == table's slots; mirrored on entry
+  slot_table* table = nullptr;          // null: no value set
+};
+
 // Registers a new local; its index into every table. Indices are not reused.
 std::uint32_t allocate_index() noexcept;
 
@@ -96,21 +110,53 @@ std::uint32_t allocate_index() noexcept;
 value_node* exchange_current(std::uint32_t index, value_node* node);
 
 // The node at `index` in `impl`'s table, or null.
-value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept;
+inline value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept {
+  return index < impl->size ? impl->values[index] : nullptr;
+}
 
 context_impl* current_impl();                       // creates this thread's root context if needed
 context_impl* new_impl();                           // a fresh, empty context; one reference
 context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
-void acquire(context_impl* impl) noexcept;
-void release(context_impl* impl) noexcept;
+void destroy(context_impl* impl) noexcept;          // frees it; the last reference is gone
 
-// Make `impl` current on this thread; returns the previous current context.
-// Throws context_error if another thread has `impl` entered.
+inline void acquire(context_impl* impl) noexcept {
+  impl->references.fetch_add(1, std::memory_order_relaxed);
+}
+inline void release(context_impl* impl) noexcept {
+  if (impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(impl);
+}
+
+// Make `impl` current on this thread, setting `previous` to the context
+// that was current. Returns false, changing nothing, if another thread has
+// `impl` entered.
+inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
+  thread_state& state = this_thread;
+  if (impl->owner.load(std::memory_order_relaxed) != &state) {
+    const thread_state* expected = nullptr;
+    if (!impl->owner.compare_exchange_strong(expected, &state, std::memory_order_acquire,
+                                             std::memory_order_relaxed)) {
+      return false;
+    }
+  }
+  ++impl->depth;
+  previous = state.current;
+  state.current = impl;
+  state.values = impl->values;
+  state.size = impl->size;
+  return true;
+}
+
+// As try_enter, but throws context_error.
 context_impl* enter(context_impl* impl);
-// As enter(), but returns false instead of throwing (and changes nothing).
-bool try_enter(context_impl* impl, context_impl*& previous) noexcept;
+
 // Undo the matching enter(): `previous` becomes current again.
-void leave(context_impl* impl, context_impl* previous) noexcept;
+inline void leave(context_impl* impl, context_impl* previous) noexcept {
+  if (--impl->depth == 0) impl->owner.store(nullptr, std::memory_order_release);
+  thread_state& state = this_thread;
+  state.current = previous;
+  state.values = previous != nullptr ? previous->values : nullptr;
+  state.size = previous != nullptr ? previous->size : 0;
+}
 
 }  // namespace detail
 

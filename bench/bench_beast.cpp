@@ -4,6 +4,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 #include "aiolocals/beast.hpp"
 #include "bench_main.hpp"
@@ -19,6 +21,13 @@ void BM_GenerateRequestId(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(aiolocals::beast::generate_request_id());
 }
 BENCHMARK(BM_GenerateRequestId);
+
+// Baseline: Boost.Uuid's own generator (one getrandom() per id in 1.81).
+void BM_BoostUuidRandomGenerator(benchmark::State& state) {
+  boost::uuids::random_generator generator;
+  for (auto _ : state) benchmark::DoNotOptimize(boost::uuids::to_string(generator()));
+}
+BENCHMARK(BM_BoostUuidRandomGenerator);
 
 void BM_ChooseClientRequestId(benchmark::State& state) {
   request req{http::verb::get, "/", 11};

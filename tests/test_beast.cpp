@@ -1,6 +1,8 @@
 // Tests for aiolocals/beast.hpp: id validation and generation, the tracked
 // handler, and an end-to-end run over loopback with sync and async loggers.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -111,6 +113,26 @@ TEST(RequestId, GeneratedIdsAreUniqueUuids) {
   for (int i = 0; i < 10000; ++i) ids.insert(aiolocals::beast::generate_request_id());
   EXPECT_EQ(ids.size(), 10000u);
   EXPECT_TRUE(std::regex_match(*ids.begin(), uuid_v4));
+}
+
+TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {
+  (void)aiolocals::beast::generate_request_id();  // the parent's buffer is now full
+  int pipe_ends[2];
+  ASSERT_EQ(pipe(pipe_ends), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = aiolocals::beast::generate_request_id();
+    (void)!write(pipe_ends[1], id.data(), id.size());
+    _exit(0);
+  }
+  char buffer[36] = {};
+  ASSERT_EQ(read(pipe_ends[0], buffer, sizeof buffer), 36);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipe_ends[0]);
+  close(pipe_ends[1]);
+  EXPECT_NE(std::string(buffer, 36), aiolocals::beast::generate_request_id());
 }
 
 TEST(RequestPath, QueryAndFragmentAreDropped) {

@@ -52,8 +52,9 @@ namespace aiolocals::beast {
 /// rule for accepting a client's request id. O(length), noexcept.
 bool is_safe_request_id(std::string_view id) noexcept;
 
-/// A fresh request id: a random (v4) UUID in its 36-character text form,
-/// from Boost.Uuid with one generator per thread. Thread-safe.
+/// A fresh request id: a random (v4) UUID in its 36-character text form
+/// (Boost.Uuid), its 122 random bits from the OS CSPRNG, fetched 4 KiB per
+/// thread at a time (refetched after fork). About 80 ns. Thread-safe.
 std::string generate_request_id();
 
 /// The part of a request-target before any '?' or '#': the query string

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 #include <string>
 
 #include "aiolocals/asio.hpp"
@@ -56,50 +57,47 @@ BENCHMARK(BM_PostStrand)->Unit(benchmark::kMillisecond);
 asio::awaitable<void> round_trips(int count) {
   for (int i = 0; i < count; ++i) co_await asio::post(asio::use_awaitable);
 }
+asio::awaitable<void> empty_task() { co_return; }
+constexpr int spawns = 100'000;
+
+// Each iteration: `start(io)` queues the work, then the io_context runs it
+// all. `with_context`: inside a context holding a request id, as a server's
+// tasks are.
+template <class Start>
+void run_batches(benchmark::State& state, int items, bool with_context, Start start) {
+  asio::io_context io(1);
+  std::optional<aiolocals::scope> scope;
+  if (with_context) scope.emplace(request_context());
+  for (auto _ : state) {
+    start(io);
+    io.run();
+    io.restart();
+  }
+  state.SetItemsProcessed(state.iterations() * items);
+}
 
 void BM_AwaitRoundTripsPlain(benchmark::State& state) {
-  asio::io_context io(1);
-  for (auto _ : state) {
+  run_batches(state, handlers, false, [](asio::io_context& io) {
     asio::co_spawn(io, round_trips(handlers), asio::detached);
-    io.run();
-    io.restart();
-  }
-  state.SetItemsProcessed(state.iterations() * handlers);
+  });
 }
 void BM_AwaitRoundTripsWithContext(benchmark::State& state) {
-  asio::io_context io(1);
-  aiolocals::scope scope(request_context());
-  for (auto _ : state) {
+  run_batches(state, handlers, true, [](asio::io_context& io) {
     aiolocals::co_spawn(io, round_trips(handlers), asio::detached);
-    io.run();
-    io.restart();
-  }
-  state.SetItemsProcessed(state.iterations() * handlers);
+  });
 }
 BENCHMARK(BM_AwaitRoundTripsPlain)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AwaitRoundTripsWithContext)->Unit(benchmark::kMillisecond);
 
-constexpr int spawns = 100'000;
-asio::awaitable<void> empty_task() { co_return; }
-
 void BM_CoSpawnPlain(benchmark::State& state) {
-  asio::io_context io(1);
-  for (auto _ : state) {
+  run_batches(state, spawns, true, [](asio::io_context& io) {
     for (int i = 0; i < spawns; ++i) asio::co_spawn(io, empty_task(), asio::detached);
-    io.run();
-    io.restart();
-  }
-  state.SetItemsProcessed(state.iterations() * spawns);
+  });
 }
 void BM_CoSpawnWithContextCopy(benchmark::State& state) {
-  asio::io_context io(1);
-  aiolocals::scope scope(request_context());
-  for (auto _ : state) {
+  run_batches(state, spawns, true, [](asio::io_context& io) {
     for (int i = 0; i < spawns; ++i) aiolocals::co_spawn(io, empty_task(), asio::detached);
-    io.run();
-    io.restart();
-  }
-  state.SetItemsProcessed(state.iterations() * spawns);
+  });
 }
 BENCHMARK(BM_CoSpawnPlain)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CoSpawnWithContextCopy)->Unit(benchmark::kMillisecond);

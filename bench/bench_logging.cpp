@@ -2,20 +2,21 @@
 // without them, through a sink that really formats (spdlog's null_sink never
 // formats: shared BENCHMARKING.md, trap 1), and against Boost.Log carrying
 // the id in a scoped thread attribute; plus the formatter alone.
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/core/null_deleter.hpp>
 #include <boost/log/attributes/constant.hpp>
 #include <boost/log/attributes/scoped_attribute.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
-#include <boost/log/support/date_time.hpp>
 #include <boost/log/sinks/sync_frontend.hpp>
 #include <boost/log/sinks/text_ostream_backend.hpp>
 #include <boost/log/sources/logger.hpp>
 #include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/support/date_time.hpp>
 #include <boost/log/utility/setup/common_attributes.hpp>
-#include <boost/core/null_deleter.hpp>
 #include <ostream>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 #include <streambuf>
 
 #include "aiolocals/request.hpp"
@@ -57,9 +58,10 @@ void BM_SpdlogLineWithRequestFlags(benchmark::State& state) {
 // The same bytes as the flags print, as literal text: separates the cost of
 // the longer line from the cost of looking the fields up.
 void BM_SpdlogLineWithSameTextLiteral(benchmark::State& state) {
-  log_lines(state,
-            "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [/api/orders/42#4bf92f35-77b3-4da6-a3ce-929d0e0e4736] "
-            "%v");
+  log_lines(
+      state,
+      "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [/api/orders/42#4bf92f35-77b3-4da6-a3ce-929d0e0e4736] "
+      "%v");
 }
 BENCHMARK(BM_SpdlogLineWithoutRequestFlags);
 BENCHMARK(BM_SpdlogLineWithRequestFlags);
@@ -102,20 +104,23 @@ void BM_BoostLogLineWithScopedThreadTag(benchmark::State& state) {
   static std::ostream discard(&buffer);
   auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
   backend->add_stream(boost::shared_ptr<std::ostream>(&discard, boost::null_deleter()));
-  auto sink = boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(
-      backend);
-  sink->set_formatter(expr::stream
-                      << "[" << expr::format_date_time<boost::posix_time::ptime>(
-                                    "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
-                      << "] [" << expr::attr<std::string>("RequestPath") << "#"
-                      << expr::attr<std::string>("RequestID") << "] " << expr::smessage);
+  auto sink =
+      boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(
+          backend);
+  sink->set_formatter(expr::stream << "["
+                                   << expr::format_date_time<boost::posix_time::ptime>(
+                                          "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                   << "] [" << expr::attr<std::string>("RequestPath") << "#"
+                                   << expr::attr<std::string>("RequestID") << "] "
+                                   << expr::smessage);
   logging::core::get()->add_sink(sink);
   logging::add_common_attributes();
   logging::sources::logger logger;
   BOOST_LOG_SCOPED_THREAD_TAG("RequestID", std::string("4bf92f35-77b3-4da6-a3ce-929d0e0e4736"));
   BOOST_LOG_SCOPED_THREAD_TAG("RequestPath", std::string("/api/orders/42"));
   for (auto _ : state) {
-    BOOST_LOG(logger) << "order " << 42 << " shipped to " << "warehouse-7";
+    BOOST_LOG(logger) << "order " << 42 << " shipped to "
+                      << "warehouse-7";
   }
   logging::core::get()->remove_sink(sink);
 }

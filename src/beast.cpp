@@ -36,8 +36,7 @@ namespace {
 // older generation is refilled.
 std::atomic<unsigned> fork_generation{0};
 [[maybe_unused]] const bool fork_handler_installed = [] {
-  pthread_atfork(nullptr, nullptr,
-                 [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
+  pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
   return true;
 }();
 

@@ -9,6 +9,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -375,6 +376,8 @@ TEST(ContextExecutor, SurvivesPreferRequireAnyIoExecutorAndStrands) {
       std::is_same_v<decltype(tracked)::value_type::inner_executor_type,
                      std::decay_t<decltype(asio::prefer(
                          io.get_executor(), asio::execution::outstanding_work.tracked))>>);
+  static_assert(asio::execution::is_executor<decltype(ex)>::value);
+  static_assert(std::is_same_v<decltype(asio::make_work_guard(ex))::executor_type, decltype(ex)>);
   auto never = asio::require(ex, asio::execution::blocking.never);
   EXPECT_EQ(asio::query(never, asio::execution::blocking), asio::execution::blocking.never);
   EXPECT_EQ(&asio::query(ex, asio::execution::context), &io);

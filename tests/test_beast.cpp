@@ -1,9 +1,9 @@
 // Tests for aiolocals/beast.hpp: id validation and generation, the tracked
 // handler, and an end-to-end run over loopback with sync and async loggers.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -237,6 +237,7 @@ TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
       aiolocals::spdlog::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
 
   auto tracked = aiolocals::beast::track_requests([&](request req) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);  // every line below is after a resumption
     sync_logger->info("step 1");
     async_logger->info("step 1");
     co_await asio::post(asio::use_awaitable);

@@ -308,7 +308,7 @@ struct initiate_co_spawn_with_context {
       boost::asio::co_spawn(child_executor, std::move(awaitable), std::forward<Handler>(handler));
     } else {
       boost::asio::co_spawn(child_executor, std::move(awaitable),
-                            aiolocals::bind(std::move(spawner), std::forward<Handler>(handler)));
+                            aiolocals::bind(spawner.copy(), std::forward<Handler>(handler)));
     }
   }
 };
@@ -339,7 +339,7 @@ requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn(
   auto child_executor = detail::with_context(ex, current.copy());
   return boost::asio::async_initiate<CompletionToken, signature>(
       detail::initiate_co_spawn_with_context{}, token, std::move(child_executor),
-      std::move(awaitable), current.copy());
+      std::move(awaitable), std::move(current));
 }
 
 /// As above, on an execution context's executor (`co_spawn(io, ...)`).

@@ -153,7 +153,8 @@ class tracked_handler {
 /// Wraps `handler` (a callable taking an `http::request<Body, Fields>` by
 /// value and returning `asio::awaitable<http::response<...>>`) so that each
 /// call is tracked as described in the file comment. The result is called
-/// the same way and is copyable if `handler` is.
+/// the same way and is copyable if `handler` is; it must outlive every call
+/// it makes (keep it beside the acceptor, as the demo does).
 /// @code
 /// auto tracked = aiolocals::beast::track_requests(handle);
 /// auto res = co_await tracked(std::move(req));

@@ -345,6 +345,30 @@ TEST(Asio, LimitOrOperatorBranchesShareTheParentsContextUnlessSpawnedWithACopy) 
   EXPECT_EQ(parent_after_copied, 1);  // copied: isolated
 }
 
+// Documented limit: a frame Asio destroys without resuming it (io_context
+// destroyed with work pending) is destroyed in the destroying thread's
+// context. Its scoped guard then leaves the value alone instead of throwing
+// from a destructor, and the destroying thread's own value survives.
+TEST(Asio, LimitFrameDestroyedUnresumedLeavesTheDestroyingThreadsContextAlone) {
+  aiolocals::scope main_scope;
+  task_id.set(1);
+  std::atomic<bool> suspended{false};
+  auto task = [](std::atomic<bool>& at_timer) -> awaitable<void> {
+    auto guard = task_id.scoped(2);
+    asio::steady_timer timer(co_await asio::this_coro::executor, 1h);
+    at_timer = true;
+    co_await timer.async_wait(use_awaitable);
+  };
+  {
+    asio::io_context io;
+    aiolocals::co_spawn(io, task(suspended), asio::detached);
+    io.poll();  // runs the task until it waits on the timer
+    ASSERT_TRUE(suspended.load());
+    EXPECT_EQ(task_id.get(), 1);
+  }  // the io_context destroys the suspended frame here, on this thread
+  EXPECT_EQ(task_id.get(), 1);
+}
+
 // Two threads asked to run functions of the same context at once: the second
 // is re-posted, so they never overlap and nothing throws.
 TEST(Asio, FunctionsOfOneContextNeverOverlap) {

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -26,38 +27,41 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> capturing_logger(const std::shared_ptr<capture_sink>& sink,
-                                                 const std::string& pattern) {
-  auto logger = std::make_shared<spdlog::logger>("capture", sink);
-  logger->set_formatter(aiolocals::spdlog::make_formatter(pattern));
-  return logger;
+// The line `pattern` makes of `message`, logged in a fresh context holding
+// `current` as the request (none: outside any request).
+std::string log_line(const std::string& pattern, const std::string& message,
+                     std::optional<aiolocals::request_info> current = std::nullopt) {
+  auto sink = std::make_shared<capture_sink>();
+  spdlog::logger logger("capture", sink);
+  logger.set_formatter(aiolocals::spdlog::make_formatter(pattern));
+  aiolocals::scope fresh;
+  if (current) aiolocals::request.set(*current);
+  logger.info(message);
+  return sink->lines().at(0);
 }
 
 TEST(Flags, PrintADashOutsideARequest) {
-  auto sink = std::make_shared<capture_sink>();
-  auto logger = capturing_logger(sink, "%q|%U|%W|%v");
-  aiolocals::scope fresh;
-  logger->info("outside");
-  EXPECT_EQ(sink->lines().at(0), "-|-|-|outside\n");
+  EXPECT_EQ(log_line("%q|%U|%W|%v", "outside"), "-|-|-|outside\n");
 }
 
 TEST(Flags, PrintTheCurrentRequestsFields) {
-  auto sink = std::make_shared<capture_sink>();
-  auto logger = capturing_logger(sink, "%q|%U|%W|%v");
-  aiolocals::scope fresh;
-  aiolocals::request.set({"abc-123", "GET", "/users/7", aiolocals::request_kind::request});
-  logger->info("inside");
-  EXPECT_EQ(sink->lines().at(0), "abc-123|/users/7|GET|inside\n");
+  EXPECT_EQ(log_line("%q|%U|%W|%v", "inside",
+                     aiolocals::request_info{"abc-123", "GET", "/users/7",
+                                             aiolocals::request_kind::request}),
+            "abc-123|/users/7|GET|inside\n");
+}
+
+TEST(Flags, AJobHasNoMethod) {
+  EXPECT_EQ(log_line("%W %U", "m", aiolocals::request_info{"j-1", "", "nightly",
+                                                           aiolocals::request_kind::job}),
+            "- nightly\n");
 }
 
 TEST(Flags, EscapeEveryByteThatCouldBreakOrForgeALine) {
-  auto sink = std::make_shared<capture_sink>();
-  auto logger = capturing_logger(sink, "[%U] %v");
-  aiolocals::scope fresh;
-  aiolocals::request.set(
-      {"id", "GET", "/a\nINFO forged\r\x1b[31m\\\xc3\xa9\x7f", aiolocals::request_kind::request});
-  logger->info("m");
-  const std::string line = sink->lines().at(0);
+  const std::string line =
+      log_line("[%U] %v", "m",
+               aiolocals::request_info{"id", "GET", "/a\nINFO forged\r\x1b[31m\\\xc3\xa9\x7f",
+                                       aiolocals::request_kind::request});
   EXPECT_EQ(line, "[/a\\x0aINFO forged\\x0d\\x1b[31m\\x5c\\xc3\\xa9\\x7f] m\n");
   for (char c : line.substr(0, line.size() - 1)) {
     const auto byte = static_cast<unsigned char>(c);

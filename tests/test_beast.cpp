@@ -145,6 +145,25 @@ TEST(RequestPath, QueryAndFragmentAreDropped) {
   EXPECT_EQ(aiolocals::beast::describe_request(req, {}).path, "/login");
 }
 
+TEST(RequestScope, TracksASynchronousHandler) {
+  auto req = make_request("/sync?secret=1");
+  req.set("X-Request-ID", "sync-1");
+  response res{http::status::ok, 11};
+  {
+    aiolocals::beast::request_scope scope(req);
+    EXPECT_EQ(aiolocals::request.get().id, "sync-1");
+    EXPECT_EQ(aiolocals::request.get().path, "/sync");
+    scope.stamp(res);
+  }
+  EXPECT_FALSE(aiolocals::request.is_set());
+  EXPECT_EQ(res["X-Request-ID"], "sync-1");
+
+  auto hostile = make_request();
+  hostile.set("X-Request-ID", "bad id\r\n");
+  aiolocals::beast::request_scope scope(hostile);
+  EXPECT_TRUE(std::regex_match(scope.info().id, uuid_v4));
+}
+
 // Runs `tracked(req)` to completion on a fresh io_context.
 template <class Tracked>
 response call(const Tracked& tracked, request req) {

@@ -93,6 +93,42 @@ request_info describe_request(const boost::beast::http::request<Body, Fields>& r
                       std::string(path_without_query(req.target())), request_kind::request};
 }
 
+/// RAII form for synchronous handlers (or your own coroutine plumbing):
+/// chooses the id and makes a fresh context holding the request's record
+/// current on this thread until the scope ends; `stamp(res)` puts the id in
+/// a response. For coroutine handlers prefer `track_requests`, which also
+/// keeps the context across every resumption.
+/// @code
+/// aiolocals::beast::request_scope scope(req);
+/// auto res = handle_synchronously(req);   // logs carry the id
+/// scope.stamp(res);
+/// @endcode
+/// Not copyable or movable; destroy it on the thread that made it.
+class request_scope {
+ public:
+  template <class Body, class Fields>
+  explicit request_scope(const boost::beast::http::request<Body, Fields>& req,
+                         tracking_options options = {})
+      : options_(std::move(options)), info_(describe_request(req, options_)) {
+    request.set(info_);
+  }
+  request_scope(const request_scope&) = delete;
+  request_scope& operator=(const request_scope&) = delete;
+
+  /// The record of this request (its id is safe to log).
+  const request_info& info() const noexcept { return info_; }
+  /// Sets the id header on `res` (any Beast response or fields).
+  template <class Message>
+  void stamp(Message& res) const {
+    res.set(options_.header_name, info_.id);
+  }
+
+ private:
+  tracking_options options_;
+  request_info info_;
+  scope scope_;  // a fresh context, entered before `request.set` above
+};
+
 namespace detail {
 
 template <class Handler>

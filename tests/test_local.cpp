@@ -2,10 +2,24 @@
 // tokens and value lifetimes.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "aiolocals/local.hpp"
+
+// Counts this thread's allocations, for the allocation-free `set` test.
+namespace {
+thread_local std::size_t allocations = 0;
+}
+void* operator new(std::size_t size) {
+  ++allocations;
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
 
 namespace {
 
@@ -46,6 +60,17 @@ TEST(Local, SetGetAndResetRestoresThePreviousValue) {
   EXPECT_EQ(user.get(), "alice");
   user.reset(std::move(first));
   EXPECT_FALSE(user.is_set());
+}
+
+TEST(Local, SettingAgainAllocatesNothingOnceTheOldValueIsFreed) {
+  aiolocals::scope fresh;
+  retries.set(1);
+  retries.set(2);  // the table exists and a node's memory is spare now
+  const std::size_t before = allocations;
+  for (int i = 0; i < 100; ++i) retries.set(i);
+  for (int i = 0; i < 100; ++i) auto guard = retries.scoped(i);
+  EXPECT_EQ(allocations, before);
+  EXPECT_EQ(retries.get(), 99);
 }
 
 TEST(Local, TwoLocalsOfTheSameTypeAreKeptApart) {

@@ -52,8 +52,8 @@ TEST(Flags, PrintTheCurrentRequestsFields) {
 }
 
 TEST(Flags, AJobHasNoMethod) {
-  EXPECT_EQ(log_line("%W %U", "m", aiolocals::request_info{"j-1", "", "nightly",
-                                                           aiolocals::request_kind::job}),
+  EXPECT_EQ(log_line("%W %U", "m",
+                     aiolocals::request_info{"j-1", "", "nightly", aiolocals::request_kind::job}),
             "- nightly\n");
 }
 

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -66,12 +67,62 @@ struct value_node {
   }
 };
 
+// Keeps the memory of the last freed node of one size on each thread, so
+// that setting a local again and again (dropping each token, or with
+// `scoped`) reuses it instead of allocating. Trivially destructible
+// thread-locals, plus a closer that frees the spare at thread exit; after
+// that, freed nodes go straight back to the allocator.
+template <std::size_t Size>
+struct node_memory {
+  static inline constinit thread_local void* spare = nullptr;
+  static inline constinit thread_local bool closed = false;
+
+  static void* take() {
+    if (void* memory = std::exchange(spare, nullptr)) return memory;
+    return ::operator new(Size);
+  }
+  static void give_back(void* memory) noexcept {
+    if (spare != nullptr || closed) {
+      ::operator delete(memory);
+      return;
+    }
+    struct closer {
+      ~closer() {
+        ::operator delete(std::exchange(spare, nullptr));
+        closed = true;
+      }
+    };
+    thread_local closer close_at_thread_exit;
+    (void)close_at_thread_exit;
+    spare = memory;
+  }
+};
+
 template <class T>
 struct typed_node final : value_node {
   T value;
+
+  // A node from this thread's spare memory, or a new allocation.
+  template <class... Args>
+  static typed_node* make(Args&&... args) {
+    using memory = node_memory<sizeof(typed_node)>;
+    void* place = memory::take();
+    try {
+      return ::new (place) typed_node(std::forward<Args>(args)...);
+    } catch (...) {
+      memory::give_back(place);
+      throw;
+    }
+  }
+
+ private:
   template <class... Args>
   explicit typed_node(Args&&... args) : value(std::forward<Args>(args)...) {
-    destroy = [](value_node* node) noexcept { delete static_cast<typed_node*>(node); };
+    destroy = [](value_node* node) noexcept {
+      auto* self = static_cast<typed_node*>(node);
+      self->~typed_node();
+      node_memory<sizeof(typed_node)>::give_back(self);
+    };
   }
 };
 

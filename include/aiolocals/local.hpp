@@ -15,9 +15,11 @@
 // (what `bind` and `aiolocals::co_spawn` take) starts with the same values.
 //
 // Cost: `get`/`find` read a thread-local array pointer, one slot and the
-// value (three dependent loads), no allocation, no atomic. `set` allocates
-// one node for the value and, on a context whose table is shared with a copy,
-// clones the table once. Values are immutable once set: a `const T&` from
+// value (three dependent loads), no allocation, no atomic. `set` needs one
+// node for the value: the memory the last freed node of that size left on
+// this thread, else one allocation (so re-setting a local whose old value is
+// released allocates nothing); on a context whose table is shared with a
+// copy, the first write clones the table once. Values are immutable once set: a `const T&` from
 // `get` stays valid until this local is next set or reset in that context.
 //
 // Thread-safety: a `local` object itself is immutable after construction and
@@ -136,14 +138,15 @@ class local {
   }
 
   /// Stores `value` in the current context; returns a token for `reset`.
-  /// One allocation for the value node (plus a table clone if the context's
-  /// table is shared with a copy). Strong exception guarantee.
+  /// A value node (recycled memory when this thread freed one of the same
+  /// size, else one allocation), plus a table clone if the context's table
+  /// is shared with a copy. Strong exception guarantee.
   token set(T value) const { return emplace(std::move(value)); }
 
   /// As `set`, constructing the value in place from `args`.
   template <class... Args>
   token emplace(Args&&... args) const {
-    auto* node = new detail::typed_node<T>(std::forward<Args>(args)...);
+    auto* node = detail::typed_node<T>::make(std::forward<Args>(args)...);
     context ctx = context::current();
     detail::value_node* previous;
     try {

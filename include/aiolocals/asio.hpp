@@ -25,7 +25,7 @@
 // Cost: per resumption, one compare-exchange to enter the context, a few
 // stores, and the atomic reference counting of the executor copies Asio makes
 // (4 increments and 4 decrements per `co_await asio::post` round trip): about
-// 75 ns on the CI VM, 1.85x a bare round trip (docs/benchmarks.md). The
+// 55-75 ns on the CI VM, 1.5-1.85x a bare round trip (docs/benchmarks.md). The
 // function object passed to the inner executor grows by the context handle
 // and an untracked copy of the inner executor.
 //
@@ -35,7 +35,7 @@
 // the function is re-posted to the inner executor instead of running beside
 // it, so resumptions of one context never overlap, like on a strand.
 //
-// Limits (each shown by a test in tests/test_asio.cpp):
+// Limits (the first two shown by tests in tests/test_asio.cpp):
 //  - Branches that Asio spawns itself on the current executor
 //    (experimental::awaitable_operators, parallel_group of co_spawn) share
 //    the parent's context; writes made by one branch are seen by the other.
@@ -45,7 +45,11 @@
 //    io_context destroyed with work pending) runs in whatever context the
 //    destroying thread has; `local<T>::scoped` guards then leave the value.
 //  - Awaitables must use a polymorphic executor (the default
-//    `awaitable<T>` = `awaitable<T, any_io_executor>`) for the adapter to fit.
+//    `awaitable<T>` = `awaitable<T, any_io_executor>`) for the adapter to fit
+//    (a compile-time constraint of asio::co_spawn).
+//  - If a thread holds a context entered while it blocks (a synchronous wait
+//    inside a handler), other threads' functions of that context keep being
+//    re-posted until it returns: correct, but they spin.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

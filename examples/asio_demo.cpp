@@ -40,6 +40,14 @@ void say(const char* what) {
               request ? request->id.c_str() : "-", user.get().c_str(), what);
 }
 
+// Counts what the demo shows not holding; main's exit code.
+std::atomic<int> surprises{0};
+void expect(bool held, const char* what) {
+  if (held) return;
+  ++surprises;
+  std::printf("UNEXPECTED: %s\n", what);
+}
+
 asio::awaitable<void> pause(std::chrono::milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
   co_await timer.async_wait(asio::use_awaitable);
@@ -47,6 +55,7 @@ asio::awaitable<void> pause(std::chrono::milliseconds delay) {
 
 asio::awaitable<void> child() {
   say("child: started with a copy of its parent's values");
+  expect(user.get() == "alice", "the child did not start with its parent's values");
   user.set("child");
   co_await pause(3ms);
   say("child: wrote user=child in its own copy");
@@ -59,15 +68,18 @@ asio::awaitable<void> handle(std::string id, std::string who, int steps) {
   for (int step = 0; step < steps; ++step) {
     co_await pause(std::chrono::milliseconds(1 + step % 3));
     say(("resumed after timer " + std::to_string(step + 1)).c_str());
+    expect(aiolocals::request.get().id == id && user.get() == who, "a task saw another's values");
   }
   if (who == "alice") {
     co_await aiolocals::co_spawn(co_await asio::this_coro::executor, child(), asio::use_awaitable);
     say("parent: the child's write did not reach me");
+    expect(user.get() == "alice", "the child's write reached its parent");
   }
 }
 
 asio::awaitable<void> nightly_cleanup() {
   say("job: started");
+  expect(aiolocals::request.get().kind == aiolocals::request_kind::job, "no job record in a job");
   co_await pause(2ms);
   say("job: done");
 }
@@ -79,9 +91,13 @@ int main() {
   // Plain threads first: each starts in its own empty context; bind carries
   // a copy across.
   user.set("main");
-  std::thread([] { say("a new thread starts empty (user is the default)"); }).join();
+  std::thread([] {
+    say("a new thread starts empty (user is the default)");
+    expect(user.get() == "-", "a new thread saw main's value");
+  }).join();
   std::thread(aiolocals::bind([] {
     say("a bound function brings a copy of main's values");
+    expect(user.get() == "main", "bind did not carry main's value");
   })).join();
 
   asio::io_context io(2);
@@ -99,4 +115,6 @@ int main() {
   for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
   for (auto& thread : threads) thread.join();
   say("back in main: its own values are untouched");
+  expect(user.get() == "main" && !aiolocals::request.is_set(), "main's values changed");
+  return surprises == 0 ? 0 : 1;
 }

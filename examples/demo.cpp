@@ -14,9 +14,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
@@ -133,8 +135,10 @@ asio::awaitable<void> hostile_client(tcp::endpoint server, std::string raw, std:
   ++(safe ? result.ok : result.failed);
 }
 
-asio::awaitable<void> burst(tcp::acceptor& acceptor, std::atomic<bool>& stopping,
-                            burst_result& result) {
+// Runs on the same strand as the accept loop, so closing the acceptor and
+// the bookkeeping below never race; the clients themselves run on `io`.
+asio::awaitable<void> burst(asio::io_context& io, tcp::acceptor& acceptor,
+                            std::atomic<bool>& stopping, burst_result& result) {
   const tcp::endpoint server = acceptor.local_endpoint();
   const std::string long_id(4096, 'A');
   const std::vector<std::pair<std::string, std::string>> hostile = {
@@ -145,15 +149,15 @@ asio::awaitable<void> burst(tcp::acceptor& acceptor, std::atomic<bool>& stopping
        "two ids"},
       {"GET /h\x1b[31mi\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", "control bytes in path"},
   };
-  auto ex = co_await asio::this_coro::executor;
-  std::atomic<int> running{0};
-  asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+  auto strand = co_await asio::this_coro::executor;
+  int running = 0;  // touched on the strand only
+  asio::steady_timer all_done(strand, std::chrono::steady_clock::time_point::max());
   auto track = [&](asio::awaitable<void> task) {
     ++running;
-    asio::co_spawn(ex, std::move(task), [&](std::exception_ptr error) {
-      if (error) ++result.failed;
-      if (--running == 0) all_done.cancel();
-    });
+    asio::co_spawn(io, std::move(task), asio::bind_executor(strand, [&](std::exception_ptr error) {
+                     if (error) ++result.failed;
+                     if (--running == 0) all_done.cancel();
+                   }));
   };
   for (int number = 0; number < 8; ++number) track(client(server, number, result));
   for (const auto& [raw, what] : hostile) track(hostile_client(server, raw, what, result));
@@ -176,7 +180,8 @@ int main(int argc, char** argv) {
   const unsigned short port = serve_forever ? static_cast<unsigned short>(std::atoi(argv[2])) : 0;
   tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), port});
   auto tracked = aiolocals::beast::track_requests(handle);
-  asio::co_spawn(io, serve(acceptor, tracked), asio::detached);
+  auto control = asio::make_strand(io);  // the accept loop and the burst
+  asio::co_spawn(control, serve(acceptor, tracked), asio::detached);
 
   std::atomic<bool> stopping{false};
   asio::co_spawn(io, periodic_job(stopping), asio::detached);
@@ -189,7 +194,7 @@ int main(int argc, char** argv) {
   } else {
     spdlog::info("demo server on 127.0.0.1:{}; firing a burst of requests at it",
                  acceptor.local_endpoint().port());
-    asio::co_spawn(io, burst(acceptor, stopping, result), asio::detached);
+    asio::co_spawn(control, burst(io, acceptor, stopping, result), asio::detached);
   }
   std::thread second([&] { io.run(); });
   io.run();

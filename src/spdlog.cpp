@@ -71,13 +71,14 @@ async_pool::async_pool(std::size_t queue_size, std::size_t threads) : queue_(que
 
 async_pool::~async_pool() {
   for (std::size_t i = 0; i < threads_.size(); ++i) {
-    post(message{}, ::spdlog::async_overflow_policy::block);  // kind: stop (set below)
+    message stop;
+    stop.kind = message_kind::stop;
+    post(std::move(stop), ::spdlog::async_overflow_policy::block);
   }
   for (auto& thread : threads_) thread.join();
 }
 
 void async_pool::post(message&& item, ::spdlog::async_overflow_policy policy) {
-  if (!item.logger) item.kind = message_kind::stop;
   if (policy == ::spdlog::async_overflow_policy::block) {
     queue_.enqueue(std::move(item));
   } else {

@@ -67,6 +67,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -260,26 +261,24 @@ template <class Executor>
 auto with_context(const Executor& ex, context ctx) {
   if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
     // A coroutine's own executor is type-erased: look for the adapters that
-    // our co_spawn and job_context create.
+    // our co_spawn and job_context create, and for a bare io_context one.
     using io_executor = boost::asio::io_context::executor_type;
     using boost::asio::any_io_executor;
     using boost::asio::strand;
-    if (auto* a = ex.template target<context_executor<io_executor>>()) {
-      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
-    }
-    if (auto* a = ex.template target<context_executor<any_io_executor>>()) {
-      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
-    }
-    if (auto* a = ex.template target<context_executor<strand<io_executor>>>()) {
-      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
-    }
-    if (auto* a = ex.template target<context_executor<strand<any_io_executor>>>()) {
-      return any_io_executor(context_executor(a->get_inner_executor(), std::move(ctx)));
-    }
-    if (auto* io = ex.template target<io_executor>()) {
-      return any_io_executor(context_executor(*io, std::move(ctx)));
-    }
-    return any_io_executor(context_executor(ex, std::move(ctx)));
+    std::optional<any_io_executor> rewrapped;
+    auto try_inner = [&]<class Inner>(std::type_identity<Inner>) {
+      if (rewrapped) return;
+      if (auto* adapter = ex.template target<context_executor<Inner>>()) {
+        rewrapped.emplace(context_executor(adapter->get_inner_executor(), std::move(ctx)));
+      } else if (auto* bare = ex.template target<Inner>()) {
+        rewrapped.emplace(context_executor(*bare, std::move(ctx)));
+      }
+    };
+    try_inner(std::type_identity<io_executor>{});
+    try_inner(std::type_identity<strand<io_executor>>{});
+    try_inner(std::type_identity<strand<any_io_executor>>{});
+    try_inner(std::type_identity<any_io_executor>{});
+    return rewrapped ? std::move(*rewrapped) : any_io_executor(context_executor(ex, std::move(ctx)));
   } else if constexpr (is_context_executor<Executor>::value) {
     return context_executor(ex.get_inner_executor(), std::move(ctx));
   } else {

@@ -11,51 +11,33 @@ namespace aiolocals::detail {
 constinit thread_local thread_state this_thread{};
 
 namespace {
+
 constinit std::atomic<std::uint32_t> registered_locals{0};
-}  // namespace
 
-// A context's values: a reference count, then `size` slots. Shared between
-// copies and never written while shared; written in place while unshared.
-struct alignas(value_node*) slot_table {
-  std::atomic<std::uint32_t> references{1};
-  std::uint32_t size;
-  value_node** slots() noexcept { return reinterpret_cast<value_node**>(this + 1); }
-
-  static slot_table* allocate(std::uint32_t size) {
-    void* memory = ::operator new(sizeof(slot_table) + size * sizeof(value_node*));
-    auto* table = new (memory) slot_table;
-    table->size = size;
-    std::fill_n(table->slots(), size, nullptr);
-    return table;
-  }
-  // Frees the table without touching the nodes (their references moved on).
-  static void deallocate(slot_table* table) noexcept {
-    table->~slot_table();
-    ::operator delete(table);
-  }
-  void release() noexcept {
-    if (references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    for (std::uint32_t i = 0; i < size; ++i) {
-      if (slots()[i] != nullptr) slots()[i]->release();
-    }
-    deallocate(this);
-  }
-};
-static_assert(alignof(slot_table) >= alignof(value_node*));
-
-namespace {
-
-// Makes `impl`'s cached view of its table, and the thread's if current,
-// match the table.
-void sync_view(context_impl* impl) noexcept {
-  slot_table* table = impl->table;
-  impl->values = table != nullptr ? table->slots() : nullptr;
-  impl->size = table != nullptr ? table->size : 0;
-  if (this_thread.current == impl) {
-    this_thread.values = impl->values;
-    this_thread.size = impl->size;
-  }
+slot_table* allocate_table(std::uint32_t size) {
+  void* memory = ::operator new(sizeof(slot_table) + size * sizeof(value_node*));
+  auto* table = new (memory) slot_table;
+  table->size = size;
+  std::fill_n(table->slots(), size, nullptr);
+  return table;
 }
+
+// Frees the table without touching the nodes (their references moved on).
+void deallocate_table(slot_table* table) noexcept {
+  table->~slot_table();
+  ::operator delete(table);
+}
+
+// Drops one reference; the last one releases the nodes and frees the table.
+void release_table(slot_table* table) noexcept {
+  if (table->references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  for (std::uint32_t i = 0; i < table->size; ++i) {
+    if (table->slots()[i] != nullptr) table->slots()[i]->release();
+  }
+  deallocate_table(table);
+}
+
+static_assert(alignof(slot_table) >= alignof(value_node*));
 
 // Owns this thread's root context; gives it up when the thread exits.
 struct root_holder {
@@ -83,14 +65,12 @@ context_impl* copy_impl(const context_impl* impl) {
   if (impl->table != nullptr) {
     impl->table->references.fetch_add(1, std::memory_order_relaxed);
     copy->table = impl->table;
-    copy->values = impl->values;
-    copy->size = impl->size;
   }
   return copy;
 }
 
 void destroy(context_impl* impl) noexcept {
-  if (impl->table != nullptr) impl->table->release();
+  if (impl->table != nullptr) release_table(impl->table);
   delete impl;
 }
 
@@ -115,22 +95,22 @@ value_node* exchange_current(std::uint32_t index, value_node* node) {
     const std::uint32_t size =
         std::max({index + 1, registered_locals.load(std::memory_order_relaxed),
                   table != nullptr ? table->size : 0u});
-    slot_table* grown = slot_table::allocate(size);
+    slot_table* grown = allocate_table(size);
     if (table != nullptr) {
       std::copy_n(table->slots(), table->size, grown->slots());
       if (shared) {
         for (std::uint32_t i = 0; i < table->size; ++i) {
           if (grown->slots()[i] != nullptr) grown->slots()[i]->acquire();
         }
-        table->release();
+        release_table(table);
       } else {
-        slot_table::deallocate(table);  // the nodes moved to `grown`
+        deallocate_table(table);  // the nodes moved to `grown`
       }
     }
     impl->table = table = grown;
   }
   value_node* previous = std::exchange(table->slots()[index], node);
-  sync_view(impl);
+  view(this_thread, impl);  // `impl` is this thread's current context
   return previous;
 }
 

@@ -126,7 +126,14 @@ struct typed_node final : value_node {
   }
 };
 
-struct slot_table;      // a context's values (src/context.cpp)
+// A context's values: a reference count and a size, then `size` slots in
+// the same allocation. Shared between copies and never written while
+// shared; written in place while unshared. Managed by src/context.cpp.
+struct alignas(value_node*) slot_table {
+  std::atomic<std::uint32_t> references{1};
+  std::uint32_t size = 0;
+  value_node** slots() noexcept { return reinterpret_cast<value_node**>(this + 1); }
+};
 struct context_access;  // lets the integrations reach a context's impl
 struct context_impl;
 
@@ -148,10 +155,15 @@ struct context_impl {
   // writes it (compare-exchange on entry), so `depth` needs no atomics.
   std::atomic<const thread_state*> owner{nullptr};
   std::uint32_t depth = 0;
-  std::uint32_t size = 0;               // == table's size; mirrored on entry
-  value_node* const* values = nullptr;  // == table's slots; mirrored on entry
-  slot_table* table = nullptr;          // null: no value set
+  slot_table* table = nullptr;  // null: no value set
 };
+
+// Points the thread's view at `impl`'s table (null: the empty root).
+inline void view(thread_state& state, context_impl* impl) noexcept {
+  slot_table* table = impl != nullptr ? impl->table : nullptr;
+  state.values = table != nullptr ? table->slots() : nullptr;
+  state.size = table != nullptr ? table->size : 0;
+}
 
 // Registers a new local; its index into every table. Indices are not reused.
 std::uint32_t allocate_index() noexcept;
@@ -162,7 +174,8 @@ value_node* exchange_current(std::uint32_t index, value_node* node);
 
 // The node at `index` in `impl`'s table, or null.
 inline value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept {
-  return index < impl->size ? impl->values[index] : nullptr;
+  slot_table* table = impl->table;
+  return table != nullptr && index < table->size ? table->slots()[index] : nullptr;
 }
 
 context_impl* current_impl();                       // creates this thread's root context if needed
@@ -192,8 +205,7 @@ inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
   ++impl->depth;
   previous = state.current;
   state.current = impl;
-  state.values = impl->values;
-  state.size = impl->size;
+  view(state, impl);
   return true;
 }
 
@@ -205,8 +217,7 @@ inline void leave(context_impl* impl, context_impl* previous) noexcept {
   if (--impl->depth == 0) impl->owner.store(nullptr, std::memory_order_release);
   thread_state& state = this_thread;
   state.current = previous;
-  state.values = previous != nullptr ? previous->values : nullptr;
-  state.size = previous != nullptr ? previous->size : 0;
+  view(state, previous);
 }
 
 }  // namespace detail

@@ -1,10 +1,14 @@
-// The compiled half of the core: tables, contexts, entering and leaving.
+// The compiled half of the core: tables, contexts, entering and leaving, and
+// the misuse checks.
 #include "aiolocals/context.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
+#include <bit>
+#include <cstdio>
+#include <exception>
 #include <new>
+#include <string>
 
 namespace aiolocals::detail {
 
@@ -12,13 +16,22 @@ constinit thread_local thread_state this_thread{};
 
 namespace {
 
-constinit std::atomic<std::uint32_t> registered_locals{0};
+constinit std::atomic<std::uint64_t> next_key{1};
+constinit std::atomic<bool> root_writes_allowed{false};
+constinit std::atomic<handler_probe> installed_probe{nullptr};
 
-slot_table* allocate_table(std::uint32_t size) {
-  void* memory = ::operator new(sizeof(slot_table) + size * sizeof(value_node*));
+// splitmix64's finaliser: consecutive keys start their probes far apart.
+std::uint64_t hash_of(std::uint64_t key) noexcept {
+  key = (key ^ (key >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  key = (key ^ (key >> 27)) * 0x94d049bb133111ebULL;
+  return key ^ (key >> 31);
+}
+
+slot_table* allocate_table(std::uint32_t capacity) {
+  void* memory = ::operator new(sizeof(slot_table) + capacity * sizeof(slot_entry));
   auto* table = new (memory) slot_table;
-  table->size = size;
-  std::fill_n(table->slots(), size, nullptr);
+  table->capacity = capacity;
+  std::fill_n(table->entries(), capacity, slot_entry{0, nullptr});
   return table;
 }
 
@@ -31,22 +44,56 @@ void deallocate_table(slot_table* table) noexcept {
 // Drops one reference; the last one releases the nodes and frees the table.
 void release_table(slot_table* table) noexcept {
   if (table->references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  for (std::uint32_t i = 0; i < table->size; ++i) {
-    if (table->slots()[i] != nullptr) table->slots()[i]->release();
+  for (std::uint32_t i = 0; i < table->capacity; ++i) {
+    if (value_node* node = table->entries()[i].node) node->release();
   }
   deallocate_table(table);
 }
 
-static_assert(alignof(slot_table) >= alignof(value_node*));
+static_assert(alignof(slot_table) >= alignof(slot_entry));
+
+// The entry for `id` in `table`: its own, or the empty one where it would go.
+slot_entry& probe(slot_table* table, local_key id) noexcept {
+  const std::uint64_t mask = table->capacity - 1;
+  for (std::uint64_t i = id.hash;; ++i) {
+    slot_entry& entry = table->entries()[i & mask];
+    if (entry.key == id.key || entry.key == 0) return entry;
+  }
+}
+
+// A new table holding the values of `old` (which may be null), room for one
+// more, and no entry for unset locals. If `shared`, the nodes gain a
+// reference and `old` loses one; otherwise they move and `old` is freed.
+slot_table* rebuild(slot_table* old, bool shared) {
+  std::uint32_t values = 1;
+  if (old != nullptr) {
+    for (std::uint32_t i = 0; i < old->capacity; ++i) values += old->entries()[i].node != nullptr;
+  }
+  slot_table* table = allocate_table(std::bit_ceil(std::max(values * 2, 2u)));
+  if (old == nullptr) return table;
+  for (std::uint32_t i = 0; i < old->capacity; ++i) {
+    const slot_entry& entry = old->entries()[i];
+    if (entry.node == nullptr) continue;
+    probe(table, {entry.key, hash_of(entry.key)}) = entry;
+    ++table->used;
+    if (shared) entry.node->acquire();
+  }
+  if (shared) {
+    release_table(old);
+  } else {
+    deallocate_table(old);
+  }
+  return table;
+}
 
 // Owns this thread's root context; gives it up when the thread exits.
 struct root_holder {
-  context_impl* root = nullptr;
   ~root_holder() {
+    context_impl* root = this_thread.root;
     if (root == nullptr) return;
     root->depth = 0;
     root->owner.store(nullptr, std::memory_order_release);
-    if (this_thread.current == root) this_thread = thread_state{};
+    this_thread = thread_state{};
     release(root);
   }
 };
@@ -54,8 +101,9 @@ thread_local root_holder this_thread_root;
 
 }  // namespace
 
-std::uint32_t allocate_index() noexcept {
-  return registered_locals.fetch_add(1, std::memory_order_relaxed);
+local_key allocate_key() noexcept {
+  const std::uint64_t key = next_key.fetch_add(1, std::memory_order_relaxed);
+  return {key, hash_of(key)};
 }
 
 context_impl* new_impl() { return new context_impl; }
@@ -75,41 +123,51 @@ void destroy(context_impl* impl) noexcept {
 }
 
 context_impl* current_impl() {
-  if (this_thread.current == nullptr) {
-    auto* root = new context_impl;
-    root->owner.store(&this_thread, std::memory_order_relaxed);
-    root->depth = 1;
-    this_thread_root.root = root;
-    this_thread.current = root;
+  thread_state& state = this_thread;
+  if (state.current == nullptr) {
+    if (state.root == nullptr) {
+      auto* root = new context_impl;
+      root->owner.store(&state, std::memory_order_relaxed);
+      root->depth = 1;
+      (void)this_thread_root;  // registers the thread-exit cleanup
+      state.root = root;
+    }
+    state.current = state.root;
   }
-  return this_thread.current;
+  return state.current;
 }
 
-value_node* exchange_current(std::uint32_t index, value_node* node) {
+value_node* exchange_current(local_key id, value_node* node) {
   context_impl* impl = current_impl();
   slot_table* table = impl->table;
+  if (table == nullptr && node == nullptr) return nullptr;  // unsetting in an empty context
   const bool shared = table != nullptr && table->references.load(std::memory_order_acquire) != 1;
-  if (table == nullptr || shared || index >= table->size) {
-    // Size for every local registered so far, so that setting the others
-    // later does not grow the table again.
-    const std::uint32_t size =
-        std::max({index + 1, registered_locals.load(std::memory_order_relaxed),
-                  table != nullptr ? table->size : 0u});
-    slot_table* grown = allocate_table(size);
-    if (table != nullptr) {
-      std::copy_n(table->slots(), table->size, grown->slots());
-      if (shared) {
-        for (std::uint32_t i = 0; i < table->size; ++i) {
-          if (grown->slots()[i] != nullptr) grown->slots()[i]->acquire();
-        }
-        release_table(table);
-      } else {
-        deallocate_table(table);  // the nodes moved to `grown`
-      }
+  if (!shared && table != nullptr) {
+    slot_entry& entry = probe(table, id);
+    if (entry.key == id.key) {
+      value_node* previous = std::exchange(entry.node, node);
+      view(this_thread, impl);
+      return previous;
     }
-    impl->table = table = grown;
+    if (node == nullptr) return nullptr;  // not set here: nothing to unset
+    if ((table->used + 1) * 2 <= table->capacity) {
+      entry = {id.key, node};
+      ++table->used;
+      view(this_thread, impl);
+      return nullptr;
+    }
   }
-  value_node* previous = std::exchange(table->slots()[index], node);
+  if (shared && find_in(impl, id) == nullptr && node == nullptr) return nullptr;
+  slot_table* grown = rebuild(table, shared);
+  impl->table = grown;
+  slot_entry& entry = probe(grown, id);
+  value_node* previous = nullptr;
+  if (entry.key == id.key) {
+    previous = std::exchange(entry.node, node);
+  } else if (node != nullptr) {
+    entry = {id.key, node};
+    ++grown->used;
+  }
   view(this_thread, impl);  // `impl` is this thread's current context
   return previous;
 }
@@ -124,4 +182,61 @@ context_impl* enter(context_impl* impl) {
   return previous;
 }
 
+void install_handler_probe(handler_probe probe) noexcept {
+  installed_probe.store(probe, std::memory_order_release);
+}
+
+void check_root_write(const char* local_name) {
+  if (root_writes_allowed.load(std::memory_order_relaxed)) return;
+  const handler_probe probe = installed_probe.load(std::memory_order_acquire);
+  if (probe == nullptr || !probe()) return;
+  std::string message =
+      std::string("aiolocals: local '") + local_name +
+      "' set in this thread's root context while the thread runs an Asio handler; every handler "
+      "on this thread shares that context, so other tasks would see the value. Start the task in "
+      "its own context: aiolocals::co_spawn instead of asio::co_spawn, aiolocals::bind(handler) "
+      "for a plain handler, or beast::track_requests for requests. For per-thread state on "
+      "purpose, call aiolocals::allow_root_writes() once";
+  // Also said once on stderr: a coroutine spawned with asio::detached drops
+  // its exceptions, and this one must not go unseen.
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true, std::memory_order_relaxed)) std::fprintf(stderr, "%s\n", message.c_str());
+  throw context_error(message);
+}
+
+void abandon_scopes(scope* mark) noexcept {
+  thread_state& state = this_thread;
+  for (scope* open = state.innermost; open != mark && open != nullptr; open = open->outer_) {
+    open->abandoned_ = true;
+    release_entry(open->entered_);
+  }
+  state.innermost = mark;
+}
+
+void throw_scope_left_open() {
+  throw context_error(
+      "aiolocals: a coroutine suspended with an aiolocals::scope open (a scope or "
+      "beast::request_scope held across co_await). A scope is for synchronous code: it would "
+      "leave its context current for whatever this thread runs next. Use "
+      "co_await aiolocals::co_run(ctx, body()) to run awaits in a fresh or given context");
+}
+
 }  // namespace aiolocals::detail
+
+namespace aiolocals {
+
+void allow_root_writes(bool allow) noexcept {
+  detail::root_writes_allowed.store(allow, std::memory_order_relaxed);
+}
+
+void scope::misused() const noexcept {
+  std::fputs(
+      "aiolocals: an aiolocals::scope was destroyed out of order or on another thread than the "
+      "one that opened it (typically a scope held across co_await in a coroutine). A scope is "
+      "for synchronous code; in a coroutine use co_await aiolocals::co_run(ctx, body()). "
+      "Terminating: the thread's context bookkeeping can no longer be trusted.\n",
+      stderr);
+  std::terminate();
+}
+
+}  // namespace aiolocals

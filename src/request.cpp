@@ -5,6 +5,9 @@
 #include <random>
 
 namespace aiolocals {
+
+local<request_info> request{"aiolocals::request"};
+
 namespace {
 
 // splitmix64's finaliser: a bijection on 64-bit values, so distinct counter

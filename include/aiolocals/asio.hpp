@@ -57,6 +57,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detail/thread_context.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/io_context.hpp>
@@ -66,10 +67,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <exception>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include "aiolocals/context.hpp"
@@ -101,19 +104,85 @@ class context_entering_function {
           boost::asio::prefer(inner_, boost::asio::execution::blocking.never), std::move(*this));
       return;
     }
-    struct leave_on_exit {
-      context_impl* impl;
-      context_impl* previous;
-      ~leave_on_exit() { leave(impl, previous); }
-    } guard{impl, previous};
-    std::move(function_)();
+    scope* const mark = this_thread.innermost;
+    try {
+      std::move(function_)();
+    } catch (...) {
+      finish(impl, previous, mark);
+      throw;
+    }
+    if (finish(impl, previous, mark)) throw_scope_left_open();
   }
 
  private:
+  // Leaves the context; true if the function returned with a scope still
+  // open (held across co_await), which is closed and reported.
+  static bool finish(context_impl* impl, context_impl* previous, scope* mark) noexcept {
+    const bool scope_left_open = this_thread.innermost != mark;
+    if (scope_left_open) abandon_scopes(mark);
+    leave(impl, previous);
+    return scope_left_open;
+  }
+
   Function function_;
   context context_;
   Executor inner_;
 };
+
+// Properties the adapter forwards: all but blocking.always (see require).
+template <class Property>
+concept forwardable =
+    !std::is_convertible_v<Property, boost::asio::execution::blocking_t::always_t>;
+
+// How an adapter of ours is recognised inside an any_io_executor whatever
+// it wraps: each context_executor<E> type adds one entry (when its first
+// object is made) saying how to re-wrap its inner executor with another
+// context. Entries are only added (lock-free push), never removed.
+struct peeler {
+  const std::type_info* type;
+  boost::asio::any_io_executor (*rewrap)(const boost::asio::any_io_executor&, context&&);
+  peeler* next;
+};
+inline constinit std::atomic<peeler*> peelers{nullptr};
+
+template <class Adapter>
+bool register_peeler() {
+  if constexpr (std::is_convertible_v<Adapter, boost::asio::any_io_executor>) {
+    static peeler entry{&typeid(Adapter),
+                        [](const boost::asio::any_io_executor& ex, context&& ctx) {
+                          const Adapter* adapter = ex.template target<Adapter>();
+                          return boost::asio::any_io_executor(
+                              Adapter(adapter->get_inner_executor(), std::move(ctx)));
+                        },
+                        nullptr};
+    entry.next = peelers.load(std::memory_order_relaxed);
+    while (!peelers.compare_exchange_weak(entry.next, &entry, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+    }
+  }
+  return true;
+}
+
+// The inner executor of `ex` wrapped with `ctx` if `ex` holds an adapter of
+// ours, else nothing.
+inline std::optional<boost::asio::any_io_executor> peel(const boost::asio::any_io_executor& ex,
+                                                        context& ctx) {
+  const std::type_info& type = ex.target_type();
+  for (peeler* p = peelers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    if (*p->type == type) return p->rewrap(ex, std::move(ctx));
+  }
+  return std::nullopt;
+}
+
+// The integration's answer to "is this thread running an Asio handler?"
+// (true inside io_context::run and on thread_pool threads), given to the
+// core's root-write check once, at start-up, by every program that
+// includes this header.
+inline bool thread_runs_asio_handlers() noexcept {
+  return boost::asio::detail::thread_context::top_of_thread_call_stack() != nullptr;
+}
+inline const bool asio_handler_probe_installed =
+    (install_handler_probe(&thread_runs_asio_handlers), true);
 
 }  // namespace detail
 
@@ -143,7 +212,9 @@ class context_executor {
   using inner_executor_type = Executor;
 
   /// Runs functions on `inner`, each inside `ctx` (shared, not copied).
-  context_executor(const Executor& inner, context ctx) : inner_(inner), context_(std::move(ctx)) {}
+  context_executor(const Executor& inner, context ctx) : inner_(inner), context_(std::move(ctx)) {
+    (void)peelable_;
+  }
 
   /// Converts from an adapter over a compatible executor (as strand does).
   template <class OtherExecutor>
@@ -157,7 +228,10 @@ class context_executor {
   /// The context every function runs in.
   const context& get_context() const noexcept { return context_; }
 
-  /// Forwards a query to the inner executor.
+  /// Forwards a query to the inner executor. Like `asio::strand`, reports
+  /// `blocking.possibly` where the inner executor says `blocking.always`: a
+  /// function whose context another thread is running is re-posted, so
+  /// `execute` may return before it has run.
   /// @code
   /// auto& io = asio::query(ex, asio::execution::context);
   /// @endcode
@@ -165,22 +239,31 @@ class context_executor {
   requires boost::asio::can_query<const Executor&, Property>::value decltype(auto) query(
       const Property& property) const
       noexcept(boost::asio::is_nothrow_query<const Executor&, Property>::value) {
-    return boost::asio::query(inner_, property);
+    if constexpr (std::is_convertible_v<Property, boost::asio::execution::blocking_t>) {
+      boost::asio::execution::blocking_t result = boost::asio::query(inner_, property);
+      return result == boost::asio::execution::blocking.always
+                 ? boost::asio::execution::blocking_t(boost::asio::execution::blocking.possibly)
+                 : result;
+    } else {
+      return boost::asio::query(inner_, property);
+    }
   }
 
   /// Forwards a requirement to the inner executor and wraps the result.
+  /// `blocking.always` is refused (no `require` overload), as by
+  /// `asio::strand`: the adapter cannot promise to run a function inline.
   /// @code
   /// auto never = asio::require(ex, asio::execution::blocking.never);
   /// @endcode
   template <class Property>
-  requires boost::asio::can_require<const Executor&, Property>::value auto require(
+  requires detail::forwardable<Property> && boost::asio::can_require<const Executor&, Property>::value auto require(
       const Property& property) const& {
     return rewrap(boost::asio::require(inner_, property), context_);
   }
   /// (On a temporary, as in Asio's own require/prefer chains, the context
   /// handle is moved rather than copied: no reference-count traffic.)
   template <class Property>
-  requires boost::asio::can_require<const Executor&, Property>::value auto require(
+  requires detail::forwardable<Property> && boost::asio::can_require<const Executor&, Property>::value auto require(
       const Property& property) && {
     return rewrap(boost::asio::require(inner_, property), std::move(context_));
   }
@@ -190,12 +273,12 @@ class context_executor {
   /// auto tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
   /// @endcode
   template <class Property>
-  requires boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
+  requires detail::forwardable<Property> && boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
       const Property& property) const& {
     return rewrap(boost::asio::prefer(inner_, property), context_);
   }
   template <class Property>
-  requires boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
+  requires detail::forwardable<Property> && boost::asio::can_prefer<const Executor&, Property>::value auto prefer(
       const Property& property) && {
     return rewrap(boost::asio::prefer(inner_, property), std::move(context_));
   }
@@ -240,6 +323,10 @@ class context_executor {
         boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked));
   }
 
+  // Lets aiolocals::co_spawn find this adapter type inside an
+  // any_io_executor and replace its context rather than stack a second one.
+  static inline const bool peelable_ = detail::register_peeler<context_executor>();
+
   Executor inner_;
   context context_;
 };
@@ -254,31 +341,18 @@ struct is_context_executor : std::false_type {};
 template <class Executor>
 struct is_context_executor<context_executor<Executor>> : std::true_type {};
 
-// `ex` wrapped to run in `ctx`, with any adapter of ours peeled off first so
-// that a child spawned from inside a task does not also enter the parent's
-// context.
+// `ex` wrapped to run in `ctx`, with any adapter of ours peeled off first
+// (whatever it wraps, also through any_io_executor), so that a child
+// spawned from inside a task enters only its own context and is not
+// serialised with its parent.
 template <class Executor>
 auto with_context(const Executor& ex, context ctx) {
   if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
-    // A coroutine's own executor is type-erased: look for the adapters that
-    // our co_spawn and job_context create, and for a bare io_context one.
-    using io_executor = boost::asio::io_context::executor_type;
-    using boost::asio::any_io_executor;
-    using boost::asio::strand;
-    std::optional<any_io_executor> rewrapped;
-    auto try_inner = [&]<class Inner>(std::type_identity<Inner>) {
-      if (rewrapped) return;
-      if (auto* adapter = ex.template target<context_executor<Inner>>()) {
-        rewrapped.emplace(context_executor(adapter->get_inner_executor(), std::move(ctx)));
-      } else if (auto* bare = ex.template target<Inner>()) {
-        rewrapped.emplace(context_executor(*bare, std::move(ctx)));
-      }
-    };
-    try_inner(std::type_identity<io_executor>{});
-    try_inner(std::type_identity<strand<io_executor>>{});
-    try_inner(std::type_identity<strand<any_io_executor>>{});
-    try_inner(std::type_identity<any_io_executor>{});
-    return rewrapped ? std::move(*rewrapped) : any_io_executor(context_executor(ex, std::move(ctx)));
+    if (auto* bare = ex.template target<boost::asio::io_context::executor_type>()) {
+      return boost::asio::any_io_executor(context_executor(*bare, std::move(ctx)));
+    }
+    if (auto peeled = peel(ex, ctx)) return std::move(*peeled);
+    return boost::asio::any_io_executor(context_executor(ex, std::move(ctx)));
   } else if constexpr (is_context_executor<Executor>::value) {
     return context_executor(ex.get_inner_executor(), std::move(ctx));
   } else {
@@ -372,22 +446,39 @@ boost::asio::awaitable<void, AwaitableExecutor> wrap_async(
   aiolocals::co_spawn(ex, std::move(awaitable), boost::asio::detached);
 }
 
+/// The coroutine form of `ctx.run(f)` (and of Python's `with Context():`):
+/// awaits `body` with `ctx` current at every one of its resumptions, on
+/// whichever thread, and returns its result; the caller's context is
+/// current again afterwards. Writes made by `body` land in `ctx`. Use it
+/// wherever synchronous code would use a `scope`, which must not be held
+/// across `co_await`.
+/// Cost: one co_spawn onto a `context_executor` (see docs/benchmarks.md).
+/// @code
+/// co_await aiolocals::co_run(aiolocals::context{}, body());          // fresh
+/// co_await aiolocals::co_run(aiolocals::context::current().copy(), body());
+/// @endcode
+template <class T, class AwaitableExecutor>
+boost::asio::awaitable<T, AwaitableExecutor> co_run(
+    context ctx, boost::asio::awaitable<T, AwaitableExecutor> body) {
+  AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
+  co_return co_await boost::asio::co_spawn(detail::with_context(ex, std::move(ctx)),
+                                           std::move(body),
+                                           boost::asio::use_awaitable_t<AwaitableExecutor>{});
+}
+
 /// The seed's `job_context`: runs `job` to completion in a fresh context in
 /// which `aiolocals::request` holds {id: make_job_id(name), path: name,
 /// kind: job}, and returns its result. Every log line of the job carries the
-/// id; the caller's context is untouched. Cost: one co_spawn and one id.
+/// id; the caller's context is untouched. Cost: one co_run and one id.
 /// @code
 /// co_await aiolocals::job_context("nightly-cleanup", cleanup());
 /// @endcode
 template <class T, class AwaitableExecutor>
 boost::asio::awaitable<T, AwaitableExecutor> job_context(
     std::string name, boost::asio::awaitable<T, AwaitableExecutor> job) {
-  AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
   context job_ctx;
   job_ctx.run([&] { request.set(request_info{make_job_id(name), {}, name, request_kind::job}); });
-  co_return co_await boost::asio::co_spawn(detail::with_context(ex, std::move(job_ctx)),
-                                           std::move(job),
-                                           boost::asio::use_awaitable_t<AwaitableExecutor>{});
+  co_return co_await co_run(std::move(job_ctx), std::move(job));
 }
 
 /// As above for plain callables: runs `f()` now, on this thread, in a fresh

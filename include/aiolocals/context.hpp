@@ -30,14 +30,12 @@
 // thread to another except through `bind`, `run`, `scope` or a copy.
 #pragma once
 
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
 #include <functional>
-#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+
+#include "aiolocals/detail/context_state.hpp"
 
 namespace aiolocals {
 
@@ -49,178 +47,22 @@ class context_error : public std::logic_error {
 };
 
 class context;
-class scope;
 template <class T>
 class local;
 
-namespace detail {
+/// Every thread has a root context, current whenever no other is entered.
+/// On a thread that runs an event loop (an io_context, a thread_pool) the
+/// root is shared by every handler that thread runs, so a value set there
+/// would leak into unrelated tasks: `local<T>::set` therefore throws
+/// context_error when it would write the root context from inside an Asio
+/// handler (checked once aiolocals/asio.hpp is included anywhere in the
+/// program). The fix is to start the task in its own context
+/// (`aiolocals::co_spawn`, `beast::track_requests`, `aiolocals::bind`).
+/// Programs that really want per-thread state call `allow_root_writes()`
+/// once. Process-wide; thread-safe; the check costs one compare per `set`
+/// outside the root.
+void allow_root_writes(bool allow = true) noexcept;
 
-// One value of one local. Immutable once published; shared between the
-// tables of every context copy that holds it.
-struct value_node {
-  std::atomic<std::uint32_t> references{1};
-  void (*destroy)(value_node*) noexcept;
-
-  void acquire() noexcept { references.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(this);
-  }
-};
-
-// Keeps the memory of the last freed node of one size on each thread, so
-// that setting a local again and again (dropping each token, or with
-// `scoped`) reuses it instead of allocating. Trivially destructible
-// thread-locals, plus a closer that frees the spare at thread exit; after
-// that, freed nodes go straight back to the allocator.
-template <std::size_t Size>
-struct node_memory {
-  static inline constinit thread_local void* spare = nullptr;
-  static inline constinit thread_local bool closed = false;
-
-  static void* take() {
-    if (void* memory = std::exchange(spare, nullptr)) return memory;
-    return ::operator new(Size);
-  }
-  static void give_back(void* memory) noexcept {
-    if (spare != nullptr || closed) {
-      ::operator delete(memory);
-      return;
-    }
-    struct closer {
-      ~closer() {
-        ::operator delete(std::exchange(spare, nullptr));
-        closed = true;
-      }
-    };
-    thread_local closer close_at_thread_exit;
-    (void)close_at_thread_exit;
-    spare = memory;
-  }
-};
-
-template <class T>
-struct typed_node final : value_node {
-  T value;
-
-  // A node from this thread's spare memory, or a new allocation.
-  template <class... Args>
-  static typed_node* make(Args&&... args) {
-    using memory = node_memory<sizeof(typed_node)>;
-    void* place = memory::take();
-    try {
-      return ::new (place) typed_node(std::forward<Args>(args)...);
-    } catch (...) {
-      memory::give_back(place);
-      throw;
-    }
-  }
-
- private:
-  template <class... Args>
-  explicit typed_node(Args&&... args) : value(std::forward<Args>(args)...) {
-    destroy = [](value_node* node) noexcept {
-      auto* self = static_cast<typed_node*>(node);
-      self->~typed_node();
-      node_memory<sizeof(typed_node)>::give_back(self);
-    };
-  }
-};
-
-// A context's values: a reference count and a size, then `size` slots in
-// the same allocation. Shared between copies and never written while
-// shared; written in place while unshared. Managed by src/context.cpp.
-struct alignas(value_node*) slot_table {
-  std::atomic<std::uint32_t> references{1};
-  std::uint32_t size = 0;
-  value_node** slots() noexcept { return reinterpret_cast<value_node**>(this + 1); }
-};
-struct context_access;  // lets the integrations reach a context's impl
-struct context_impl;
-
-// What `local<T>::get()` reads: a mirror of the current context's value array.
-// constinit + trivially destructible, so an access is a plain %fs-relative
-// load in a statically linked program (no TLS wrapper call).
-struct thread_state {
-  value_node* const* values = nullptr;  // current table's slots, or null
-  std::uint32_t size = 0;               // number of slots in `values`
-  context_impl* current = nullptr;      // null: root context not yet created
-};
-extern constinit thread_local thread_state this_thread;
-
-// One context. Defined here so that the per-resumption operations (enter,
-// leave, reference counting) inline; everything else is in src/context.cpp.
-struct context_impl {
-  std::atomic<std::uint32_t> references{1};
-  // The thread that has this context entered, or null. Only that thread
-  // writes it (compare-exchange on entry), so `depth` needs no atomics.
-  std::atomic<const thread_state*> owner{nullptr};
-  std::uint32_t depth = 0;
-  slot_table* table = nullptr;  // null: no value set
-};
-
-// Points the thread's view at `impl`'s table (null: the empty root).
-inline void view(thread_state& state, context_impl* impl) noexcept {
-  slot_table* table = impl != nullptr ? impl->table : nullptr;
-  state.values = table != nullptr ? table->slots() : nullptr;
-  state.size = table != nullptr ? table->size : 0;
-}
-
-// Registers a new local; its index into every table. Indices are not reused.
-std::uint32_t allocate_index() noexcept;
-
-// Stores `node` (may be null: unset) at `index` of the current context,
-// cloning a shared table first. Returns the previous node (owned by caller).
-value_node* exchange_current(std::uint32_t index, value_node* node);
-
-// The node at `index` in `impl`'s table, or null.
-inline value_node* find_in(const context_impl* impl, std::uint32_t index) noexcept {
-  slot_table* table = impl->table;
-  return table != nullptr && index < table->size ? table->slots()[index] : nullptr;
-}
-
-context_impl* current_impl();                       // creates this thread's root context if needed
-context_impl* new_impl();                           // a fresh, empty context; one reference
-context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
-void destroy(context_impl* impl) noexcept;          // frees it; the last reference is gone
-
-inline void acquire(context_impl* impl) noexcept {
-  impl->references.fetch_add(1, std::memory_order_relaxed);
-}
-inline void release(context_impl* impl) noexcept {
-  if (impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(impl);
-}
-
-// Make `impl` current on this thread, setting `previous` to the context
-// that was current. Returns false, changing nothing, if another thread has
-// `impl` entered.
-inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
-  thread_state& state = this_thread;
-  if (impl->owner.load(std::memory_order_relaxed) != &state) {
-    const thread_state* expected = nullptr;
-    if (!impl->owner.compare_exchange_strong(expected, &state, std::memory_order_acquire,
-                                             std::memory_order_relaxed)) {
-      return false;
-    }
-  }
-  ++impl->depth;
-  previous = state.current;
-  state.current = impl;
-  view(state, impl);
-  return true;
-}
-
-// As try_enter, but throws context_error.
-context_impl* enter(context_impl* impl);
-
-// Undo the matching enter(): `previous` becomes current again.
-inline void leave(context_impl* impl, context_impl* previous) noexcept {
-  if (--impl->depth == 0) impl->owner.store(nullptr, std::memory_order_release);
-  thread_state& state = this_thread;
-  state.current = previous;
-  view(state, previous);
-}
-
-}  // namespace detail
 
 /// A handle to one context (see the file comment). Cheap to copy: one atomic
 /// increment. Equality is identity: two handles to the same context.
@@ -280,28 +122,59 @@ class context {
 /// previous one. `scope guard;` enters a fresh empty context (the seed's
 /// `with Context(...)`); `scope guard{ctx};` enters `ctx`, which must outlive
 /// the guard (as a mutex outlives a `std::lock_guard`); `scope
-/// guard{std::move(ctx)}` keeps the context alive itself. Must be destroyed
-/// on the thread that created it, in reverse order of creation.
-/// Cost: enter and leave, ~13 ns, no allocation. Not copyable or movable.
+/// guard{std::move(ctx)}` keeps the context alive itself.
+///
+/// A scope is for synchronous code: it must be destroyed on the thread that
+/// made it, innermost first, before that code returns to an event loop. In
+/// a coroutine, do not hold one across `co_await` (the coroutine may resume
+/// on another thread, interleaved with others); use
+/// `co_await aiolocals::co_run(ctx, body())` (aiolocals/asio.hpp) instead.
+/// Misuse is caught, never left to corrupt memory: a coroutine that suspends
+/// with a scope open on a `context_executor` makes the adapter throw
+/// `context_error` at that suspension; a guard destroyed out of order or on
+/// another thread prints what happened and calls std::terminate.
+/// Cost: enter and leave (~13 ns), no allocation. Not copyable or movable.
 class scope {
  public:
   /// Enters a fresh empty context.
   scope() : scope(context{}) {}
   /// Enters `ctx`, which the caller keeps alive. Throws context_error if
   /// another thread has it entered.
-  explicit scope(const context& ctx) : entered_(ctx.impl_), previous_(detail::enter(entered_)) {}
+  explicit scope(const context& ctx) : entered_(ctx.impl_), previous_(detail::enter(entered_)) {
+    push();
+  }
   /// Enters `ctx` and owns it for the guard's lifetime.
   explicit scope(context&& ctx)
-      : owned_(std::move(ctx)), entered_(owned_.impl_), previous_(detail::enter(entered_)) {}
-  ~scope() { detail::leave(entered_, previous_); }
+      : owned_(std::move(ctx)), entered_(owned_.impl_), previous_(detail::enter(entered_)) {
+    push();
+  }
+  ~scope() {
+    detail::thread_state& state = detail::this_thread;
+    if (state.innermost == this) [[likely]] {
+      state.innermost = outer_;
+      detail::leave(entered_, previous_);
+    } else if (!abandoned_) {
+      misused();  // out of order or on another thread: never touch previous_
+    }
+  }
 
   scope(const scope&) = delete;
   scope& operator=(const scope&) = delete;
 
  private:
+  friend void detail::abandon_scopes(scope* mark) noexcept;
+  void push() noexcept {
+    detail::thread_state& state = detail::this_thread;
+    outer_ = state.innermost;
+    state.innermost = this;
+  }
+  [[noreturn]] void misused() const noexcept;
+
   context owned_{static_cast<detail::context_impl*>(nullptr)};
   detail::context_impl* entered_;
   detail::context_impl* previous_;
+  scope* outer_ = nullptr;  // the scope that was innermost when this one opened
+  bool abandoned_ = false;  // closed by an executor adapter (see abandon_scopes)
 };
 
 namespace detail {

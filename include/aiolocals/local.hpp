@@ -14,8 +14,9 @@
 // (see context.hpp), so each task sees its own, and a copy of the context
 // (what `bind` and `aiolocals::co_spawn` take) starts with the same values.
 //
-// Cost: `get`/`find` read a thread-local array pointer, one slot and the
-// value (three dependent loads), no allocation, no atomic. `set` needs one
+// Cost: `get`/`find` read the thread's table pointer, one entry (the
+// local's key and value pointer, one cache line) and the value: three
+// dependent loads, no allocation, no atomic. `set` needs one
 // node for the value: the memory the last freed node of that size left on
 // this thread, else one allocation (so re-setting a local whose old value is
 // released allocates nothing); on a context whose table is shared with a
@@ -101,13 +102,17 @@ class local {
   };
 
   /// A local with no default: `get` throws until it is set. `name` appears in
-  /// error messages. Registers one slot index (never reused).
-  explicit local(std::string name) : name_(std::move(name)), index_(detail::allocate_index()) {}
+  /// error messages. Takes a key that is never reused, so locals may be
+  /// created and destroyed at run time (say, one per object): a context's
+  /// memory and the cost of copy and set follow the locals *set* in it, not
+  /// the number ever created. A destroyed local's values stay in the
+  /// contexts that hold them until those contexts die.
+  explicit local(std::string name) : name_(std::move(name)), id_(detail::allocate_key()) {}
   /// A local whose `get` returns `default_value` until it is set.
   local(std::string name, T default_value)
       : name_(std::move(name)),
         default_(std::move(default_value)),
-        index_(detail::allocate_index()) {}
+        id_(detail::allocate_key()) {}
 
   local(const local&) = delete;
   local& operator=(const local&) = delete;
@@ -122,10 +127,8 @@ class local {
   /// The value in the current context, else the default, else null. noexcept.
   const T* find() const noexcept {
     const detail::thread_state& state = detail::this_thread;
-    if (index_ < state.size) {
-      if (detail::value_node* node = state.values[index_]) {
-        return &static_cast<detail::typed_node<T>*>(node)->value;
-      }
+    if (detail::value_node* node = detail::lookup(state.entries, state.mask, id_)) {
+      return &static_cast<detail::typed_node<T>*>(node)->value;
     }
     return default_ ? &*default_ : nullptr;
   }
@@ -134,23 +137,28 @@ class local {
   /// does not count).
   bool is_set() const noexcept {
     const detail::thread_state& state = detail::this_thread;
-    return index_ < state.size && state.values[index_] != nullptr;
+    return detail::lookup(state.entries, state.mask, id_) != nullptr;
   }
 
   /// Stores `value` in the current context; returns a token for `reset`.
   /// A value node (recycled memory when this thread freed one of the same
   /// size, else one allocation), plus a table clone if the context's table
-  /// is shared with a copy. Strong exception guarantee.
+  /// is shared with a copy. Strong exception guarantee. Throws context_error
+  /// if the current context is the thread's root and the thread is running
+  /// an Asio handler (a task spawned without a context of its own; see
+  /// `allow_root_writes` in context.hpp).
   token set(T value) const { return emplace(std::move(value)); }
 
   /// As `set`, constructing the value in place from `args`.
   template <class... Args>
   token emplace(Args&&... args) const {
+    const detail::thread_state& state = detail::this_thread;
+    if (state.current == state.root) [[unlikely]] detail::check_root_write(name_.c_str());
     auto* node = detail::typed_node<T>::make(std::forward<Args>(args)...);
     context ctx = context::current();
     detail::value_node* previous;
     try {
-      previous = detail::exchange_current(index_, node);
+      previous = detail::exchange_current(id_, node);
     } catch (...) {
       node->release();
       throw;
@@ -172,7 +180,7 @@ class local {
       throw std::invalid_argument("aiolocals: token of local '" + name_ +
                                   "' was created in another context");
     }
-    detail::value_node* replaced = detail::exchange_current(index_, t.previous_);
+    detail::value_node* replaced = detail::exchange_current(id_, t.previous_);
     t.previous_ = nullptr;  // ownership moved into the context
     t.used_ = true;
     if (replaced != nullptr) replaced->release();
@@ -190,12 +198,12 @@ class local {
   friend class context;
   std::string name_;
   std::optional<T> default_;
-  std::uint32_t index_;
+  detail::local_key id_;  // never reused, so a dead local's values are never misread
 };
 
 template <class T>
 const T* context::find(const local<T>& var) const noexcept {
-  detail::value_node* node = detail::find_in(impl_, var.index_);
+  detail::value_node* node = detail::find_in(impl_, var.id_);
   return node ? &static_cast<detail::typed_node<T>*>(node)->value : nullptr;
 }
 

@@ -30,8 +30,9 @@ struct request_info {
   request_kind kind = request_kind::request;
 };
 
-/// The current request or job; unset outside of one.
-inline local<request_info> request{"aiolocals::request"};
+/// The current request or job; unset outside of one. Defined in the
+/// library, so a host and the plugins it loads share it.
+extern local<request_info> request;
 
 /// Appends `text` to `out` so that it cannot break or forge a log line: bytes
 /// outside printable ASCII (controls, DEL, every byte >= 0x80) and the

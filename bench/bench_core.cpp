@@ -80,6 +80,34 @@ void BM_CopyContext(benchmark::State& state) {
 }
 BENCHMARK(BM_CopyContext)->Arg(1)->Arg(64);
 
+// --- copy() + the first set() in the copy (the clone), with 1 vs 100,000
+// locals made at run time: none (0), made and destroyed (1), alive but
+// unset (2). The measured local is made last: the newest key. -------------
+void BM_CopyThenSet(benchmark::State& state) {
+  static std::vector<std::unique_ptr<aiolocals::local<int>>> alive;
+  auto make_many = [] {
+    std::vector<std::unique_ptr<aiolocals::local<int>>> v;
+    for (int i = 0; i < 100000; ++i) v.push_back(std::make_unique<aiolocals::local<int>>("many"));
+    return v;
+  };
+  if (state.range(0) == 1) make_many();
+  if (state.range(0) == 2 && alive.empty()) alive = make_many();
+  aiolocals::local<int> measured{"measured"};
+  aiolocals::scope scope;
+  measured.set(1);
+  aiolocals::context current = aiolocals::context::current();
+  for (auto _ : state) {
+    aiolocals::context copy = current.copy();
+    copy.run([&] { measured.set(2); });
+    benchmark::DoNotOptimize(copy);
+  }
+  static const char* const labels[] = {"no other locals", "100k made and destroyed",
+                                       "100k alive, unset"};
+  state.SetLabel(labels[state.range(0)]);
+  if (state.range(0) == 2) alive.clear();
+}
+BENCHMARK(BM_CopyThenSet)->Arg(0)->Arg(1)->Arg(2);
+
 // --- set() on an unshared context (token dropped, as usual) ------------------
 void BM_SetInt(benchmark::State& state) {
   aiolocals::scope scope;

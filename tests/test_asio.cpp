@@ -316,9 +316,10 @@ TEST(Asio, OrOperatorCancelsTheLoserAndLeavesNoContextInstalled) {
   EXPECT_FALSE(task_id.is_set());
 }
 
-// Documented limit: branches Asio spawns itself share the parent's context.
-// aiolocals::co_spawn(..., use_awaitable) per branch gives each a copy.
-TEST(Asio, LimitOrOperatorBranchesShareTheParentsContextUnlessSpawnedWithACopy) {
+// Why aiolocals::awaitable_operators exist: the branches Asio's own operators
+// spawn share the parent's context; aiolocals::co_spawn(..., use_awaitable)
+// per branch (what ours do) gives each a copy.
+TEST(Asio, AsiosOwnOperatorBranchesShareTheParentsContextUnlessSpawnedWithACopy) {
   using namespace asio::experimental::awaitable_operators;
   asio::io_context io;
   int parent_after_plain = 0, parent_after_copied = 0;

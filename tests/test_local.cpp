@@ -6,15 +6,18 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "aiolocals/local.hpp"
 
 // Counts this thread's allocations, for the allocation-free `set` test.
 namespace {
 thread_local std::size_t allocations = 0;
-}
+thread_local std::size_t allocated_bytes = 0;
+}  // namespace
 void* operator new(std::size_t size) {
   ++allocations;
+  allocated_bytes += size;
   if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
   throw std::bad_alloc();
 }
@@ -161,11 +164,76 @@ TEST(Local, ValuesAreDestroyedWhenNoContextHoldsThem) {
   EXPECT_EQ(counted::alive, 0);
 }
 
-TEST(Local, UniquePtrValuesWork) {
+TEST(Local, SharedPtrValuesWork) {
   aiolocals::local<std::shared_ptr<int>> shared{"shared"};
   aiolocals::scope fresh;
   shared.set(std::make_shared<int>(7));
   EXPECT_EQ(*shared.get(), 7);
+}
+
+TEST(Local, MoveOnlyValuesWork) {
+  aiolocals::local<std::unique_ptr<int>> owned{"owned"};
+  aiolocals::scope fresh;
+  owned.set(std::make_unique<int>(7));
+  owned.emplace(new int(8));
+  EXPECT_EQ(*owned.get(), 8);
+  aiolocals::context copy = aiolocals::context::current().copy();  // shares the node
+  EXPECT_EQ(**copy.find(owned), 8);
+}
+
+// On main before the fix: every table was sized to every local ever made, so
+// after 100,000 locals were created, one copy + set cloned 800 KB.
+TEST(Local, LocalsMadeAtRunTimeCostNothingWhereTheyAreNotSet) {
+  {
+    std::vector<std::unique_ptr<aiolocals::local<int>>> gone;
+    for (int i = 0; i < 100000; ++i) gone.push_back(std::make_unique<aiolocals::local<int>>("gone"));
+  }
+  std::vector<std::unique_ptr<aiolocals::local<int>>> unset;
+  for (int i = 0; i < 100000; ++i) unset.push_back(std::make_unique<aiolocals::local<int>>("unset"));
+  aiolocals::local<int> measured{"measured"};  // made last: the newest key
+  aiolocals::scope fresh;
+  measured.set(1);
+  const std::size_t before = allocated_bytes;
+  aiolocals::context copy = aiolocals::context::current().copy();
+  copy.run([&] { measured.set(2); });
+  // A context, a table with room for two values, one node.
+  EXPECT_LT(allocated_bytes - before, 256u);
+  EXPECT_EQ(measured.get(), 1);
+  EXPECT_EQ(*copy.find(measured), 2);
+  EXPECT_FALSE(unset.back()->is_set());
+}
+
+TEST(Local, ADestroyedLocalsValueIsNeverReadByALaterLocal) {
+  aiolocals::scope fresh;
+  {
+    aiolocals::local<std::string> old{"old"};
+    old.set("left behind in this context");
+  }
+  for (int i = 0; i < 1000; ++i) {
+    aiolocals::local<int> later{"later"};
+    EXPECT_FALSE(later.is_set());
+    later.set(i);
+    EXPECT_EQ(later.get(), i);
+  }
+}
+
+TEST(Local, ThousandsOfLocalsInOneContextKeepTheirValuesThroughCopies) {
+  std::vector<std::unique_ptr<aiolocals::local<int>>> many;
+  for (int i = 0; i < 5000; ++i) many.push_back(std::make_unique<aiolocals::local<int>>("many"));
+  aiolocals::scope fresh;
+  for (int i = 0; i < 5000; ++i) many[i]->set(i);
+  aiolocals::context copy = aiolocals::context::current().copy();
+  copy.run([&] {
+    for (int i = 0; i < 5000; i += 2) many[i]->set(-i);
+    for (int i = 1; i < 5000; i += 4) many[i]->reset(many[i]->set(0));  // set, then undo
+  });
+  int right = 0;
+  for (int i = 0; i < 5000; ++i) {
+    right += many[i]->get() == i;
+    const int* in_copy = copy.find(*many[i]);
+    right += in_copy != nullptr && *in_copy == (i % 2 == 0 ? -i : i);
+  }
+  EXPECT_EQ(right, 10000);
 }
 
 }  // namespace

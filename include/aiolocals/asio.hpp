@@ -9,9 +9,14 @@
 //   co_spawn(ex, awaitable, token)
 //                               the seed's `wrap_async`: asio::co_spawn with
 //                               an O(1) copy of the caller's context.
+//   co_run(ctx, awaitable)      the coroutine form of `ctx.run(f)` / Python's
+//                               `with Context():` (a `scope` must not be held
+//                               across co_await).
 //   job_context(name, awaitable)
 //                               the seed's `job_context`: run a job in a fresh
 //                               context whose `aiolocals::request` names it.
+//   awaitable_operators         `||` and `&&` with a copy per branch
+//                               (aiolocals/asio/awaitable_operators.hpp).
 //   bind(f)                     (core) keeps a handler's associated executor,
 //                               allocator and cancellation slot (associator).
 //
@@ -31,16 +36,24 @@
 //
 // Thread-safety: a context is entered by one thread at a time. If a second
 // thread is asked to run a function of a context that another thread is
-// running now (two branches of `operator||` share their parent's context),
-// the function is re-posted to the inner executor instead of running beside
+// running now (two coroutines of one task awaited together), the function
+// is re-posted to the inner executor instead of running beside
 // it, so resumptions of one context never overlap, like on a strand.
 //
-// Limits (the first two shown by tests in tests/test_asio.cpp):
-//  - Branches that Asio spawns itself on the current executor
-//    (experimental::awaitable_operators, parallel_group of co_spawn) share
-//    the parent's context; writes made by one branch are seen by the other.
-//    Spawn each branch with aiolocals::co_spawn(..., use_awaitable) to give
-//    each its own copy, as asyncio.gather does.
+// Pitfalls, each caught or documented (tests/test_pitfalls.cpp):
+//  - A child started with plain `asio::co_spawn(ex, child(), ...)` on the
+//    task's own executor is a coroutine of the same task: it shares the
+//    parent's context and its writes show in the parent. One-line fix:
+//    `aiolocals::co_spawn(ex, child(), ...)` gives it a copy.
+//  - A coroutine spawned with plain `asio::co_spawn` on a bare io_context
+//    has no context of its own: setting a local there would write the
+//    thread's root context, shared by every handler of that thread, so
+//    `set` throws context_error instead (see allow_root_writes).
+//  - A `scope` held across co_await: the adapter throws context_error out
+//    of io_context::run() at the suspension (see scope in context.hpp).
+//  - Asio's own `||`/`&&` start both branches in the caller's context; use
+//    aiolocals/asio/awaitable_operators.hpp.
+// Limits (tests in tests/test_asio.cpp):
 //  - Code in a coroutine frame that Asio destroys without resuming (an
 //    io_context destroyed with work pending) runs in whatever context the
 //    destroying thread has; `local<T>::scoped` guards then leave the value.
@@ -50,6 +63,8 @@
 //  - If a thread holds a context entered while it blocks (a synchronous wait
 //    inside a handler), other threads' functions of that context keep being
 //    re-posted until it returns: correct, but they spin.
+//  - A program that dlcloses a plugin must first drop every value and
+//    executor adapter the plugin made (their code lives in the plugin).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

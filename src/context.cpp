@@ -12,7 +12,7 @@
 
 namespace aiolocals::detail {
 
-constinit thread_local thread_state this_thread{};
+constinit thread_local thread_state this_thread [[gnu::tls_model("initial-exec")]]{};
 
 namespace {
 
@@ -26,6 +26,8 @@ std::uint64_t hash_of(std::uint64_t key) noexcept {
   key = (key ^ (key >> 27)) * 0x94d049bb133111ebULL;
   return key ^ (key >> 31);
 }
+
+local_key key_of(std::uint64_t key) noexcept { return {key, hash_of(key) * sizeof(slot_entry)}; }
 
 slot_table* allocate_table(std::uint32_t capacity) {
   void* memory = ::operator new(sizeof(slot_table) + capacity * sizeof(slot_entry));
@@ -55,7 +57,7 @@ static_assert(alignof(slot_table) >= alignof(slot_entry));
 // The entry for `id` in `table`: its own, or the empty one where it would go.
 slot_entry& probe(slot_table* table, local_key id) noexcept {
   const std::uint64_t mask = table->capacity - 1;
-  for (std::uint64_t i = id.hash;; ++i) {
+  for (std::uint64_t i = id.offset / sizeof(slot_entry);; ++i) {
     slot_entry& entry = table->entries()[i & mask];
     if (entry.key == id.key || entry.key == 0) return entry;
   }
@@ -74,7 +76,7 @@ slot_table* rebuild(slot_table* old, bool shared) {
   for (std::uint32_t i = 0; i < old->capacity; ++i) {
     const slot_entry& entry = old->entries()[i];
     if (entry.node == nullptr) continue;
-    probe(table, {entry.key, hash_of(entry.key)}) = entry;
+    probe(table, key_of(entry.key)) = entry;
     ++table->used;
     if (shared) entry.node->acquire();
   }
@@ -103,7 +105,7 @@ thread_local root_holder this_thread_root;
 
 local_key allocate_key() noexcept {
   const std::uint64_t key = next_key.fetch_add(1, std::memory_order_relaxed);
-  return {key, hash_of(key)};
+  return key_of(key);
 }
 
 context_impl* new_impl() { return new context_impl; }
@@ -172,14 +174,19 @@ value_node* exchange_current(local_key id, value_node* node) {
   return previous;
 }
 
-context_impl* enter(context_impl* impl) {
-  context_impl* previous = nullptr;
-  if (!try_enter(impl, previous)) {
-    throw context_error(
-        "aiolocals: cannot enter a context that another thread has entered "
-        "(give each task its own copy())");
+void throw_entered_elsewhere() {
+  throw context_error(
+      "aiolocals: cannot enter a context that another thread has entered "
+      "(give each task its own copy())");
+}
+
+value_node* lookup_further(const slot_entry* entries, std::uint64_t mask, local_key id) noexcept {
+  const std::uint64_t slots = mask / sizeof(slot_entry);
+  for (std::uint64_t i = id.offset / sizeof(slot_entry) + 1;; ++i) {
+    const slot_entry& entry = entries[i & slots];
+    if (entry.key == id.key) return entry.node;
+    if (entry.key == 0) return nullptr;
   }
-  return previous;
 }
 
 void install_handler_probe(handler_probe probe) noexcept {

@@ -120,8 +120,11 @@ class local {
   /// The value in the current context, else the default. Throws lookup_error
   /// naming the local when there is neither. Three dependent loads.
   const T& get() const {
-    if (const T* value = find()) return *value;
-    throw lookup_error("aiolocals: local '" + name_ + "' has no value in the current context");
+    const detail::thread_state& state = detail::this_thread;
+    if (detail::value_node* node = detail::lookup(state.entries, state.mask, id_)) [[likely]] {
+      return static_cast<detail::typed_node<T>*>(node)->value;
+    }
+    return get_default();
   }
 
   /// The value in the current context, else the default, else null. noexcept.
@@ -196,6 +199,11 @@ class local {
 
  private:
   friend class context;
+  const T& get_default() const {
+    if (default_) return *default_;
+    throw lookup_error("aiolocals: local '" + name_ + "' has no value in the current context");
+  }
+
   std::string name_;
   std::optional<T> default_;
   detail::local_key id_;  // never reused, so a dead local's values are never misread

@@ -93,7 +93,7 @@ struct typed_node final : value_node {
 // local can never be read as another local's. 0 marks an empty entry.
 struct local_key {
   std::uint64_t key;
-  std::uint64_t hash;  // where the key's probe sequence starts
+  std::uint64_t offset;  // where the key's probes start: hash * sizeof(slot_entry)
 };
 local_key allocate_key() noexcept;
 
@@ -130,22 +130,25 @@ struct context_access;  // lets the integrations reach a context's impl
 // __tls_get_addr.
 struct thread_state {
   const slot_entry* entries = empty_entries;  // current table's entries
-  std::uint64_t mask = 0;                     // capacity - 1
+  std::uint64_t mask = 0;                     // (capacity - 1) * sizeof(slot_entry)
   context_impl* current = nullptr;            // null: root context not yet created
   context_impl* root = nullptr;               // this thread's root context
   scope* innermost = nullptr;                 // the last `scope` opened on this thread
 };
 extern constinit thread_local thread_state this_thread [[gnu::tls_model("initial-exec")]];
 
-// The value of the local with this key in a table (via its entries and
-// mask), or null. The first probe almost always decides.
-inline value_node* lookup(const slot_entry* entries, std::uint64_t mask,
-                          local_key id) noexcept {
-  for (std::uint64_t i = id.hash;; ++i) {
-    const slot_entry& entry = entries[i & mask];
-    if (entry.key == id.key) return entry.node;
-    if (entry.key == 0) return nullptr;
-  }
+// The value of the local `id` in a table, given its entries and byte mask,
+// or null. Byte offsets keep the first probe to one AND and one load on the
+// path of a read; further probes (a collision) take the loop.
+value_node* lookup_further(const slot_entry* entries, std::uint64_t mask, local_key id) noexcept;
+inline value_node* lookup(const slot_entry* entries, std::uint64_t mask, local_key id) noexcept {
+  const auto* entry = reinterpret_cast<const slot_entry*>(
+      reinterpret_cast<const char*>(entries) + (id.offset & mask));
+  if (entry->key == id.key) [[likely]] return entry->node;
+  return entry->key == 0 ? nullptr : lookup_further(entries, mask, id);
+}
+inline std::uint64_t byte_mask(std::uint32_t capacity) noexcept {
+  return (std::uint64_t{capacity} - 1) * sizeof(slot_entry);
 }
 
 // One context. Defined here so that the per-resumption operations (enter,
@@ -163,7 +166,7 @@ struct context_impl {
 inline void view(thread_state& state, const context_impl* impl) noexcept {
   slot_table* table = impl != nullptr ? impl->table : nullptr;
   state.entries = table != nullptr ? table->entries() : empty_entries;
-  state.mask = table != nullptr ? table->capacity - 1 : 0;
+  state.mask = table != nullptr ? byte_mask(table->capacity) : 0;
 }
 
 // Stores `node` (may be null: unset) for the local `id` in the current
@@ -174,7 +177,7 @@ value_node* exchange_current(local_key id, value_node* node);
 // The node of local `id` in `impl`'s table, or null.
 inline value_node* find_in(const context_impl* impl, local_key id) noexcept {
   slot_table* table = impl->table;
-  return table != nullptr ? lookup(table->entries(), table->capacity - 1, id) : nullptr;
+  return table != nullptr ? lookup(table->entries(), byte_mask(table->capacity), id) : nullptr;
 }
 
 context_impl* current_impl();                       // creates this thread's root context if needed
@@ -209,7 +212,12 @@ inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
 }
 
 // As try_enter, but throws context_error.
-context_impl* enter(context_impl* impl);
+[[noreturn]] void throw_entered_elsewhere();
+inline context_impl* enter(context_impl* impl) {
+  context_impl* previous = nullptr;
+  if (!try_enter(impl, previous)) [[unlikely]] throw_entered_elsewhere();
+  return previous;
+}
 
 // Gives up one entry of `impl` by this thread (the owner is released with
 // the last one) without changing what is current.

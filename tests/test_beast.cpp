@@ -164,6 +164,31 @@ TEST(RequestScope, TracksASynchronousHandler) {
   EXPECT_TRUE(std::regex_match(scope.info().id, uuid_v4));
 }
 
+// A request_scope is for synchronous handlers: held across co_await (in a
+// task that has its own context) the suspension throws out of run(), naming
+// the fix, and the frame finishes without a memory error.
+TEST(RequestScope, HeldAcrossCoAwaitIsReportedAtTheSuspension) {
+  asio::io_context io;
+  bool finished = false;
+  auto handler = [&]() -> asio::awaitable<void> {
+    auto req = make_request("/held");
+    aiolocals::beast::request_scope scope(req);  // the misuse under test
+    co_await asio::post(asio::use_awaitable);
+    finished = true;
+  };
+  aiolocals::co_spawn(io, handler(), asio::detached);
+  try {
+    io.run();
+    ADD_FAILURE() << "no error at the suspension";
+  } catch (const aiolocals::context_error& error) {
+    EXPECT_NE(std::string(error.what()).find("aiolocals::co_run"), std::string::npos);
+  }
+  io.restart();
+  io.run();
+  EXPECT_TRUE(finished);
+  EXPECT_FALSE(aiolocals::request.is_set());
+}
+
 // Runs `tracked(req)` to completion on a fresh io_context.
 template <class Tracked>
 response call(const Tracked& tracked, request req) {

@@ -103,7 +103,9 @@ request_info describe_request(const boost::beast::http::request<Body, Fields>& r
 /// auto res = handle_synchronously(req);   // logs carry the id
 /// scope.stamp(res);
 /// @endcode
-/// Not copyable or movable; destroy it on the thread that made it.
+/// Not copyable or movable; destroy it on the thread that made it, and do
+/// not hold it across co_await (as for `aiolocals::scope`, the adapter then
+/// throws context_error at the suspension; use `track_requests`).
 class request_scope {
  public:
   template <class Body, class Fields>

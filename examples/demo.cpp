@@ -187,10 +187,20 @@ int main(int argc, char** argv) {
   asio::co_spawn(io, periodic_job(stopping), asio::detached);
 
   burst_result result;
+  // Lives as long as io.run(): a signal_set destroyed early aborts its wait,
+  // and the handler would stop the server at once.
+  asio::signal_set signals(io);
   if (serve_forever) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;  // aborted: not a signal
+      spdlog::info("signal {}: stopping", signal);
+      stopping = true;
+      io.stop();
+    });
     spdlog::info("serving on http://127.0.0.1:{} (Ctrl-C stops)", acceptor.local_endpoint().port());
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) { io.stop(); });
+    spdlog::default_logger()->flush();
   } else {
     spdlog::info("demo server on 127.0.0.1:{}; firing a burst of requests at it",
                  acceptor.local_endpoint().port());

@@ -92,6 +92,21 @@ std::string_view path_without_query(std::string_view target) noexcept {
   return target.substr(0, target.find_first_of("?#"));
 }
 
+namespace {
+
+// Whatever a user's validator accepts or generator makes, the id is echoed
+// in a response header and printed in diagnostics: printable ASCII only
+// (no CR, LF, NUL or other control byte can split the response).
+bool is_printable_ascii(std::string_view text) noexcept {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f) return false;
+  }
+  return !text.empty();
+}
+
+}  // namespace
+
 std::string choose_request_id(const boost::beast::http::fields& headers,
                               const tracking_options& options) {
   auto [first, last] = headers.equal_range(options.header_name);
@@ -99,11 +114,16 @@ std::string choose_request_id(const boost::beast::http::fields& headers,
     const std::string_view candidate = first->value();
     bool agree = true;
     for (auto it = std::next(first); it != last; ++it) agree = agree && it->value() == candidate;
-    if (agree && options.is_acceptable && options.is_acceptable(candidate)) {
+    if (agree && options.is_acceptable && options.is_acceptable(candidate) &&
+        is_printable_ascii(candidate)) {
       return std::string(candidate);
     }
   }
-  return options.generate ? options.generate() : generate_request_id();
+  if (options.generate) {
+    std::string generated = options.generate();
+    if (is_printable_ascii(generated)) return generated;
+  }
+  return generate_request_id();
 }
 
 void tracking_options::report_to_stderr(std::exception_ptr error) {
@@ -117,7 +137,10 @@ void tracking_options::report_to_stderr(std::exception_ptr error) {
   const request_info* current = request.find();
   std::string line = "aiolocals: unhandled exception in request ";
   if (current != nullptr) {
-    line += current->id + " " + current->method + " ";
+    append_escaped(line, current->id);
+    line += ' ';
+    append_escaped(line, current->method);
+    line += ' ';
     append_escaped(line, current->path);
   }
   line += ": ";

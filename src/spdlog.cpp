@@ -2,29 +2,223 @@
 // context-carrying async logger.
 #include "aiolocals/spdlog.hpp"
 
+#include <spdlog/details/mpmc_blocking_q.h>
+#include <spdlog/details/os.h>
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <set>
 #include <string_view>
 
 #include "aiolocals/request.hpp"
 
 namespace aiolocals::spdlog {
+
+// --- messages and worker state (declared in the header) -----------------------
+
+struct async_pool::message : ::spdlog::details::log_msg_buffer {
+  message_kind kind = message_kind::log;
+  std::shared_ptr<async_logger> logger;
+  std::optional<context> snapshot;  // optional: no allocation when queued empty
+  message() = default;
+  message(message_kind k, std::shared_ptr<async_logger> l, const ::spdlog::details::log_msg& m,
+          std::optional<context> s)
+      : log_msg_buffer(m), kind(k), logger(std::move(l)), snapshot(std::move(s)) {}
+  message(message&&) = default;
+  message& operator=(message&&) = default;
+};
+
+struct async_pool::worker_state {
+  explicit worker_state(std::size_t queue_size) : queue(queue_size) {}
+  void work();
+  void processed_one();
+
+  ::spdlog::details::mpmc_blocking_queue<message> queue;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> posted{0}, processed{0};
+  std::atomic<int> drainers{0};
+  std::mutex drain_mutex;
+  std::condition_variable drained;
+};
+
 namespace {
 
+// What the flags formatting on this thread know of the line's request.
+enum class line_origin {
+  this_thread,  // formatted where it was logged, unless the thread ids differ
+  snapshot,     // our worker, inside a copy of the caller's context
+  unknown,      // our worker, for a line kept without its context (backtrace)
+};
+thread_local line_origin formatting_origin = line_origin::this_thread;
+thread_local async_logger* formatting_for = nullptr;  // our worker: whose line
+thread_local const void* running_worker = nullptr;    // the pool state whose worker this is
+thread_local bool leave_after_this_message = false;   // the pool died on its own worker
+
+class formatting_as {
+ public:
+  formatting_as(line_origin origin, async_logger* logger) noexcept
+      : origin_(std::exchange(formatting_origin, origin)),
+        logger_(std::exchange(formatting_for, logger)) {}
+  ~formatting_as() {
+    formatting_origin = origin_;
+    formatting_for = logger_;
+  }
+  formatting_as(const formatting_as&) = delete;
+  formatting_as& operator=(const formatting_as&) = delete;
+
+ private:
+  line_origin origin_;
+  async_logger* logger_;
+};
+
+// spdlog's dump_backtrace_ writes its kept lines between these two (1.10,
+// logger-inl.h), on the dumping thread.
+constexpr std::string_view backtrace_start =
+    "****************** Backtrace Start ******************";
+constexpr std::string_view backtrace_end = "****************** Backtrace End ********************";
+
+// True for a line replayed by dump_backtrace() on this thread.
+bool is_backtrace_replay(const ::spdlog::details::log_msg& msg) noexcept {
+  thread_local bool replaying = false;
+  const std::string_view payload(msg.payload.data(), msg.payload.size());
+  if (msg.level == ::spdlog::level::info && payload.size() == backtrace_start.size()) {
+    if (payload == backtrace_start) {
+      replaying = true;
+      return false;
+    }
+    if (payload == backtrace_end) {
+      replaying = false;
+      return false;
+    }
+  }
+  return replaying;
+}
+
+// Calls a logger's error handler (protected in spdlog::logger).
+struct error_handler_access : ::spdlog::logger {
+  static void report(::spdlog::logger& logger, const std::string& text) {
+    (logger.*&error_handler_access::err_handler_)(text);
+  }
+};
+
+// The loggers already warned of one problem: each says it once.
+class warned_loggers {
+ public:
+  bool first_time(std::string_view logger) {
+    // This thread's last answer, without the lock: a misconfigured logger
+    // asks for each flag of each line.
+    thread_local const warned_loggers* last_owner = nullptr;
+    thread_local std::string last_logger;
+    if (last_owner == this && logger == last_logger) return false;
+    last_owner = this;
+    last_logger.assign(logger.data(), logger.size());
+    std::lock_guard lock(mutex_);
+    return names_.emplace(logger).second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string, std::less<>> names_;
+};
+
+// Says `text` once per logger, through the error handler of the logger that
+// made `msg` (stderr if it cannot be found).
+void warn_once(warned_loggers& warned, const ::spdlog::details::log_msg& msg, const char* text) {
+  const std::string_view name(msg.logger_name.data(), msg.logger_name.size());
+  if (!warned.first_time(name)) return;
+  const std::string message = std::string(text) + " (logger '" + std::string(name) + "')";
+  if (formatting_for != nullptr) {
+    error_handler_access::report(*formatting_for, message);
+  } else if (auto logger = ::spdlog::get(std::string(name))) {
+    error_handler_access::report(*logger, message);
+  } else {
+    std::fprintf(stderr, "%s\n", message.c_str());
+  }
+}
+
+warned_loggers said_other_thread, said_backtrace;
+
+// Whether the flags may read the current context for `msg`.
+bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
+  switch (formatting_origin) {
+    case line_origin::snapshot:
+      return true;
+    case line_origin::unknown:
+      warn_once(said_backtrace, msg,
+                "aiolocals: lines replayed by dump_backtrace() were kept without their request "
+                "context; their request flags print (unknown)");
+      return false;
+    case line_origin::this_thread:
+      break;
+  }
+  if (is_backtrace_replay(msg)) {
+    warn_once(said_backtrace, msg,
+              "aiolocals: lines replayed by dump_backtrace() are formatted in the dumper's "
+              "context, not the one that logged them; their request flags print (unknown)");
+    return false;
+  }
+  if (msg.thread_id != ::spdlog::details::os::thread_id()) {
+    warn_once(said_other_thread, msg,
+              "aiolocals: a line is formatted on another thread than the one that logged it "
+              "(a spdlog::async_logger?), where its request is not known; its request flags "
+              "print (unknown). Use aiolocals::spdlog::make_async_logger");
+    return false;
+  }
+  return true;
+}
+
+// Appends `text` escaped, honouring spdlog's padding spec (%8q, %-36q,
+// %=10U, %8!q truncates) as the built-in flags do.
+void append_padded(::spdlog::memory_buf_t& dest, std::string_view text,
+                   const ::spdlog::details::padding_info& padding, bool escape) {
+  if (!padding.enabled()) {
+    if (escape) {
+      append_escaped(dest, text);
+    } else {
+      dest.append(text.data(), text.data() + text.size());
+    }
+    return;
+  }
+  ::spdlog::memory_buf_t field;
+  if (escape) {
+    append_escaped(field, text);
+  } else {
+    field.append(text.data(), text.data() + text.size());
+  }
+  std::size_t size = field.size();
+  if (padding.truncate_ && size > padding.width_) size = padding.width_;
+  const std::size_t pad = padding.width_ > size ? padding.width_ - size : 0;
+  using side = ::spdlog::details::padding_info::pad_side;
+  const std::size_t before = padding.side_ == side::left     ? pad
+                             : padding.side_ == side::center ? pad / 2
+                                                             : 0;
+  for (std::size_t i = 0; i < before; ++i) dest.push_back(' ');
+  dest.append(field.data(), field.data() + size);
+  for (std::size_t i = before; i < pad; ++i) dest.push_back(' ');
+}
+
 // One flag: a field of the current request, escaped; '-' outside a request
-// or when the field is empty (a job has no method).
+// or when the field is empty (a job has no method); the marker where the
+// line's request cannot be known.
 template <std::string request_info::*field>
 class request_field_flag final : public ::spdlog::custom_flag_formatter {
  public:
-  void format(const ::spdlog::details::log_msg&, const std::tm&,
+  void format(const ::spdlog::details::log_msg& msg, const std::tm&,
               ::spdlog::memory_buf_t& dest) override {
+    if (!context_is_the_lines(msg)) {
+      append_padded(dest, unknown_context_marker, padinfo_, false);
+      return;
+    }
     const request_info* current = request.find();
     if (current != nullptr && !((*current).*field).empty()) {
-      append_escaped(dest, (*current).*field);
+      append_padded(dest, (*current).*field, padinfo_, true);
     } else {
-      dest.push_back('-');
+      append_padded(dest, "-", padinfo_, false);
     }
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -58,58 +252,119 @@ void configure_logging(std::string pattern) {
     throw configuration_error(
         "aiolocals: spdlog::async_logger " + refused +
         " formats on its worker thread, where the caller's request is not known, so its lines "
-        "would carry wrong ids; create it with aiolocals::spdlog::make_async_logger instead");
+        "would carry no ids; create it with aiolocals::spdlog::make_async_logger instead");
   }
   ::spdlog::set_formatter(make_formatter(std::move(pattern)));
 }
 
 // --- async_pool ---------------------------------------------------------------
 
-async_pool::async_pool(std::size_t queue_size, std::size_t threads) : queue_(queue_size) {
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-}
-
-async_pool::~async_pool() {
-  for (std::size_t i = 0; i < threads_.size(); ++i) {
-    message stop;
-    stop.kind = message_kind::stop;
-    post(std::move(stop), ::spdlog::async_overflow_policy::block);
-  }
-  for (auto& thread : threads_) thread.join();
-}
-
-void async_pool::post(message&& item, ::spdlog::async_overflow_policy policy) {
-  if (policy == ::spdlog::async_overflow_policy::block) {
-    queue_.enqueue(std::move(item));
-  } else {
-    queue_.enqueue_nowait(std::move(item));
-  }
-}
-
-void async_pool::work() {
+void async_pool::worker_state::work() {
+  running_worker = this;
   for (;;) {
     message item;
-    if (!queue_.dequeue_for(item, std::chrono::seconds(10))) continue;
+    if (!queue.dequeue_for(item, std::chrono::seconds(10))) continue;
     switch (item.kind) {
-      case message_kind::log:
+      case message_kind::log: {
         // Format inside the caller's context, as if on the caller's thread.
+        formatting_as as(line_origin::snapshot, item.logger.get());
         item.snapshot->run([&] { item.logger->write_to_sinks(item); });
         break;
+      }
+      case message_kind::log_without_context: {
+        formatting_as as(line_origin::unknown, item.logger.get());
+        item.logger->write_to_sinks(item);
+        break;
+      }
       case message_kind::flush:
         item.logger->flush_sinks();
         break;
       case message_kind::stop:
         return;
     }
+    item = message{};  // may release the last logger, and with it this pool
+    processed_one();   // after the release: a drained pool holds no logger
+    if (leave_after_this_message) return;
   }
+}
+
+void async_pool::worker_state::processed_one() {
+  processed.fetch_add(1, std::memory_order_acq_rel);
+  if (drainers.load(std::memory_order_acquire) > 0) {
+    std::lock_guard lock(drain_mutex);
+    drained.notify_all();
+  }
+}
+
+async_pool::async_pool(std::size_t queue_size, std::size_t threads)
+    : state_(std::make_shared<worker_state>(queue_size)) {
+  for (std::size_t i = 0; i < threads; ++i) {
+    state_->threads.emplace_back([state = state_] { state->work(); });
+  }
+}
+
+async_pool::~async_pool() {
+  // Every logger of this pool is gone, and queued messages keep theirs
+  // alive: the queue holds nothing but what drains now. If the last logger
+  // died on one of our workers (its last message), that worker is detached
+  // and leaves after it; the state lives as long as any worker.
+  const bool on_own_worker = running_worker == state_.get();
+  for (std::size_t i = on_own_worker ? 1 : 0; i < state_->threads.size(); ++i) {
+    message stop;  // one for each other worker
+    stop.kind = message_kind::stop;
+    post(std::move(stop), ::spdlog::async_overflow_policy::block);
+  }
+  for (auto& thread : state_->threads) {
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();
+      leave_after_this_message = true;
+    } else {
+      thread.join();
+    }
+  }
+}
+
+std::size_t async_pool::overrun_counter() { return state_->queue.overrun_counter(); }
+
+void async_pool::post(message&& item, ::spdlog::async_overflow_policy policy) {
+  if (item.kind == message_kind::stop) {
+    state_->queue.enqueue(std::move(item));
+    return;
+  }
+  state_->posted.fetch_add(1, std::memory_order_acq_rel);
+  if (policy == ::spdlog::async_overflow_policy::block) {
+    state_->queue.enqueue(std::move(item));
+  } else {
+    state_->queue.enqueue_nowait(std::move(item));
+  }
+}
+
+void async_pool::drain() {
+  worker_state& state = *state_;
+  if (running_worker == &state) return;  // a worker cannot wait for itself
+  const std::size_t target = state.posted.load(std::memory_order_acquire);
+  state.drainers.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(state.drain_mutex);
+  // Messages dropped by overrun_oldest are never processed: count them too.
+  // The timeout re-checks after such a drop, which notifies nobody.
+  while (state.processed.load(std::memory_order_acquire) + state.queue.overrun_counter() < target) {
+    state.drained.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  lock.unlock();
+  state.drainers.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+std::shared_ptr<async_pool> default_pool() {
+  static const std::shared_ptr<async_pool> pool = std::make_shared<async_pool>();
+  return pool;
 }
 
 // --- async_logger -------------------------------------------------------------
 
 async_logger::async_logger(std::string name, std::vector<::spdlog::sink_ptr> sinks,
-                           std::weak_ptr<async_pool> pool, ::spdlog::async_overflow_policy policy)
+                           std::shared_ptr<async_pool> pool, ::spdlog::async_overflow_policy policy)
     : logger(std::move(name), sinks.begin(), sinks.end()),
-      pool_(std::move(pool)),
+      pool_(pool != nullptr ? std::move(pool) : default_pool()),
       policy_(policy) {}
 
 std::shared_ptr<::spdlog::logger> async_logger::clone(std::string new_name) {
@@ -119,20 +374,39 @@ std::shared_ptr<::spdlog::logger> async_logger::clone(std::string new_name) {
 }
 
 void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
-  auto pool = pool_.lock();
-  if (!pool) ::spdlog::throw_spdlog_ex("aiolocals async log: the pool no longer exists");
-  pool->post(async_pool::message(async_pool::message_kind::log, shared_from_this(), msg,
-                                 context::current().copy()),
-             policy_);
+  try {
+    if (is_backtrace_replay(msg)) {
+      pool_->post(async_pool::message(async_pool::message_kind::log_without_context,
+                                      shared_from_this(), msg, std::nullopt),
+                  policy_);
+    } else {
+      pool_->post(async_pool::message(async_pool::message_kind::log, shared_from_this(), msg,
+                                      context::current().copy()),
+                  policy_);
+    }
+  } catch (const std::exception& e) {
+    err_handler_(e.what());
+  } catch (...) {
+    err_handler_("unknown exception while queuing an aiolocals async log message");
+  }
 }
 
 void async_logger::flush_() {
-  auto pool = pool_.lock();
-  if (!pool) ::spdlog::throw_spdlog_ex("aiolocals async flush: the pool no longer exists");
-  ::spdlog::details::log_msg empty;
-  pool->post(
-      async_pool::message(async_pool::message_kind::flush, shared_from_this(), empty, std::nullopt),
-      policy_);
+  try {
+    ::spdlog::details::log_msg empty;
+    pool_->post(async_pool::message(async_pool::message_kind::flush, shared_from_this(), empty,
+                                    std::nullopt),
+                policy_);
+  } catch (const std::exception& e) {
+    err_handler_(e.what());
+  } catch (...) {
+    err_handler_("unknown exception while queuing an aiolocals async flush");
+  }
+}
+
+void async_logger::wait_until_written() {
+  pool_->drain();
+  flush_sinks();  // written, not just handed to a buffered sink
 }
 
 void async_logger::write_to_sinks(const ::spdlog::details::log_msg& msg) {
@@ -165,9 +439,16 @@ std::shared_ptr<async_logger> make_async_logger(std::string name,
                                                 std::vector<::spdlog::sink_ptr> sinks,
                                                 std::shared_ptr<async_pool> pool,
                                                 std::string pattern) {
-  auto logger = std::make_shared<async_logger>(std::move(name), std::move(sinks), pool);
+  auto logger = std::make_shared<async_logger>(std::move(name), std::move(sinks), std::move(pool));
   logger->set_formatter(make_formatter(std::move(pattern)));
-  ::spdlog::register_logger(logger);
+  // The registry gets its own owner of the logger, whose release (on
+  // spdlog::shutdown(), drop, or the registry's destruction at exit) first
+  // drains the pool, as spdlog's shutdown does for its own thread pool.
+  std::shared_ptr<async_logger> registered(logger.get(), [keep = logger](async_logger*) mutable {
+    keep->wait_until_written();
+    keep.reset();
+  });
+  ::spdlog::register_logger(registered);
   return logger;
 }
 

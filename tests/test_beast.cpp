@@ -108,11 +108,50 @@ TEST(RequestId, CustomValidatorAndGenerator) {
   EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "generated");
 }
 
+// On main before the fix: a permissive validator let raw CR, LF, ESC, NUL
+// and 0xFF through into the echoed header and the stderr report.
+TEST(RequestId, WhateverAValidatorAcceptsTheIdIsPrintableAscii) {
+  aiolocals::beast::tracking_options options;
+  options.is_acceptable = [](std::string_view) { return true; };
+  for (const std::string& hostile :
+       {std::string("a\r\nSet-Cookie: x"), std::string("a\x1b[31m"), std::string("a\0b", 3),
+        std::string("\xff"), std::string("tab\there"), std::string("del\x7f")}) {
+    auto req = make_request();
+    req.set("X-Request-ID", hostile);
+    const std::string chosen = aiolocals::beast::choose_request_id(req, options);
+    EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
+  }
+  options.generate = [] { return std::string("gen\r\n"); };  // a careless generator too
+  auto req = make_request();
+  req.set("X-Request-ID", "bad\n");
+  EXPECT_TRUE(std::regex_match(aiolocals::beast::choose_request_id(req, options), uuid_v4));
+  req.set("X-Request-ID", "fine id with spaces");  // printable: the validator decides
+  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "fine id with spaces");
+}
+
+TEST(TrackRequests, TheStderrReportEscapesIdMethodAndPath) {
+  aiolocals::scope fresh;
+  aiolocals::request.set(
+      {"id\n\x1b", "GE\rT", std::string("/p\xff\0", 4), aiolocals::request_kind::request});
+  testing::internal::CaptureStderr();
+  aiolocals::beast::tracking_options::report_to_stderr(
+      std::make_exception_ptr(std::runtime_error("what\nnext")));
+  const std::string report = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(report,
+            "aiolocals: unhandled exception in request id\\x0a\\x1b GE\\x0dT "
+            "/p\\xff\\x00: what\\x0anext\n");
+}
+
 TEST(RequestId, GeneratedIdsAreUniqueUuids) {
   std::set<std::string> ids;
-  for (int i = 0; i < 10000; ++i) ids.insert(aiolocals::beast::generate_request_id());
+  int well_formed = 0;
+  for (int i = 0; i < 10000; ++i) {
+    std::string id = aiolocals::beast::generate_request_id();
+    well_formed += std::regex_match(id, uuid_v4);
+    ids.insert(std::move(id));
+  }
   EXPECT_EQ(ids.size(), 10000u);
-  EXPECT_TRUE(std::regex_match(*ids.begin(), uuid_v4));
+  EXPECT_EQ(well_formed, 10000);
 }
 
 TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {

@@ -57,6 +57,14 @@ TEST(Flags, AJobHasNoMethod) {
             "- nightly\n");
 }
 
+// On main before the fix the width was ignored.
+TEST(Flags, HonourSpdlogsPadding) {
+  const aiolocals::request_info current{"abc", "GET", "/p\n", aiolocals::request_kind::request};
+  EXPECT_EQ(log_line("[%8q][%-8q][%=9W][%2!q][%-6U] %v", "m", current),
+            "[     abc][abc     ][   GET   ][ab][/p\\x0a] m\n");
+  EXPECT_EQ(log_line("[%-4q] %v", "m"), "[-   ] m\n");
+}
+
 TEST(Flags, EscapeEveryByteThatCouldBreakOrForgeALine) {
   const std::string line =
       log_line("[%U] %v", "m",
@@ -93,6 +101,22 @@ TEST(ConfigureLogging, GivesEveryRegisteredLoggerThePatternKeepingSinksAndLevels
   spdlog::set_default_logger(previous_default);
 }
 
+// Documented next to configure_logging: spdlog applies its global formatter
+// only in its factories, so a logger built by hand needs the one-line fix.
+TEST(ConfigureLogging, HandBuiltLoggersNeedTheirFormatterSetAsDocumented) {
+  aiolocals::spdlog::configure_logging("%q %v");
+  auto sink = std::make_shared<capture_sink>();
+  auto by_hand = std::make_shared<spdlog::logger>("by-hand", sink);
+  spdlog::register_logger(by_hand);
+  by_hand->set_formatter(aiolocals::spdlog::make_formatter("%q %v"));  // the fix
+  aiolocals::scope fresh;
+  aiolocals::request.set({"h1", "GET", "/", aiolocals::request_kind::request});
+  by_hand->info("m");
+  EXPECT_EQ(sink->lines(), std::vector<std::string>{"h1 m\n"});
+  spdlog::drop("by-hand");
+  aiolocals::spdlog::configure_logging();
+}
+
 TEST(ConfigureLogging, RefusesWhileAPlainSpdlogAsyncLoggerIsRegistered) {
   spdlog::init_thread_pool(64, 1);
   auto plain_async = spdlog::create_async_nb<spdlog::sinks::null_sink_mt>("plain-async");
@@ -107,20 +131,120 @@ TEST(ConfigureLogging, RefusesWhileAPlainSpdlogAsyncLoggerIsRegistered) {
 }
 
 // Why our async logger exists: spdlog's formats on its worker thread, where
-// the caller's context is not installed, so the flag prints the worker's.
-TEST(AsyncLogger, SpdlogsOwnAsyncLoggerLosesTheCallersId) {
-  auto pool = std::make_shared<spdlog::details::thread_pool>(64, 1);
-  auto sink = std::make_shared<capture_sink>();
+// the caller's context is not current. On main before the fix its lines said
+// "-" (no request) silently; now they say (unknown), and the logger's error
+// handler is told once, whether it was made before or after
+// configure_logging (here through spdlog's async factory, after).
+TEST(AsyncLogger, SpdlogsOwnAsyncLoggerPrintsAMarkerAndWarnsOnce) {
+  aiolocals::spdlog::configure_logging("%q %U %v");
+  spdlog::init_thread_pool(64, 1);
+  auto logger = spdlog::create_async<capture_sink>("spdlog-async");
+  auto sink = std::static_pointer_cast<capture_sink>(logger->sinks().at(0));
+  std::vector<std::string> warnings;
+  logger->set_error_handler([&](const std::string& text) { warnings.push_back(text); });
   {
-    auto logger = std::make_shared<spdlog::async_logger>("spdlog-async", sink, pool);
-    logger->set_formatter(aiolocals::spdlog::make_formatter("%q %v"));
     aiolocals::scope fresh;
     aiolocals::request.set({"caller-id", "GET", "/", aiolocals::request_kind::request});
-    logger->info("m");
+    for (int i = 0; i < 3; ++i) logger->info("m");
   }
-  pool.reset();  // drains and joins
-  EXPECT_EQ(sink->lines(), std::vector<std::string>{"- m\n"});
+  spdlog::init_thread_pool(64, 1);  // destroys the old pool: drained and joined
+  logger.reset();
+  spdlog::drop("spdlog-async");
+  EXPECT_EQ(sink->lines(), std::vector<std::string>(3, "(unknown) (unknown) m\n"));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("make_async_logger"), std::string::npos) << warnings[0];
+  aiolocals::spdlog::configure_logging();
 }
+
+// On main before the fix: a line logged inside request ONE and replayed by
+// dump_backtrace() inside request TWO carried TWO's id.
+template <class MakeLogger>
+void backtrace_never_carries_another_requests_id(MakeLogger make_logger) {
+  auto sink = std::make_shared<capture_sink>();
+  std::shared_ptr<spdlog::logger> logger = make_logger(sink);
+  std::vector<std::string> warnings;
+  logger->set_error_handler([&](const std::string& text) { warnings.push_back(text); });
+  logger->set_level(spdlog::level::warn);
+  logger->enable_backtrace(8);
+  {
+    aiolocals::scope one;
+    aiolocals::request.set({"ONE", "GET", "/one", aiolocals::request_kind::request});
+    logger->info("kept for the backtrace");
+  }
+  {
+    aiolocals::scope two;
+    aiolocals::request.set({"TWO", "GET", "/two", aiolocals::request_kind::request});
+    logger->dump_backtrace();
+    logger->warn("after");
+  }
+  if (auto async = std::dynamic_pointer_cast<aiolocals::spdlog::async_logger>(logger)) {
+    async->wait_until_written();
+  }
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "(unknown) kept for the backtrace\n");
+  EXPECT_EQ(lines[3], "TWO after\n");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("dump_backtrace"), std::string::npos);
+}
+
+TEST(Backtrace, ASyncLoggersReplayedLinesNeverCarryTheDumpersId) {
+  backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
+    auto logger = std::make_shared<spdlog::logger>("backtrace-sync", sink);
+    spdlog::register_logger(logger);  // where the warning finds its handler
+    logger->set_formatter(aiolocals::spdlog::make_formatter("%q %v"));
+    return logger;
+  });
+  spdlog::drop("backtrace-sync");
+}
+
+TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
+  backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
+    return aiolocals::spdlog::make_async_logger("backtrace-async", {sink},
+                                                aiolocals::spdlog::default_pool(), "%q %v");
+  });
+  spdlog::drop("backtrace-async");
+}
+
+// On main before the fix: the logger kept only a weak_ptr, so with the
+// natural temporary pool 0 of 10 messages were delivered.
+TEST(AsyncLogger, ATemporaryPoolOrTheDefaultPoolDeliversEveryMessage) {
+  auto sink = std::make_shared<capture_sink>();
+  auto temporary = aiolocals::spdlog::make_async_logger(
+      "temporary-pool", {sink}, std::make_shared<aiolocals::spdlog::async_pool>(), "%v");
+  auto shared = aiolocals::spdlog::make_async_logger("default-pool", {sink}, {}, "%v");
+  for (int i = 0; i < 10; ++i) temporary->info("t{}", i);
+  for (int i = 0; i < 10; ++i) shared->info("d{}", i);
+  spdlog::drop("temporary-pool");  // the registry lets go: drained first
+  spdlog::drop("default-pool");
+  EXPECT_EQ(sink->lines().size(), 20u);
+}
+
+// On main before the fix: with the pool gone, info() threw spdlog_ex out of
+// the log call. Loggers now own their pool; errors go to the error handler.
+TEST(AsyncLogger, ALogCallNeverThrows) {
+  struct throwing_sink final : spdlog::sinks::base_sink<std::mutex> {
+    void sink_it_(const spdlog::details::log_msg&) override {
+      throw std::runtime_error("disk full");
+    }
+    void flush_() override {}
+  };
+  auto pool = std::make_shared<aiolocals::spdlog::async_pool>(64, 1);
+  auto sink = std::make_shared<capture_sink>();
+  auto logger = std::make_shared<aiolocals::spdlog::async_logger>(
+      "never-throws", std::vector<spdlog::sink_ptr>{std::make_shared<throwing_sink>(), sink}, pool);
+  logger->set_formatter(aiolocals::spdlog::make_formatter("%v"));
+  std::atomic<int> errors{0};
+  logger->set_error_handler([&](const std::string& text) { errors += text == "disk full"; });
+  pool.reset();  // the caller's handle is gone; the logger keeps the pool
+  EXPECT_NO_THROW(logger->info("still delivered"));
+  logger->wait_until_written();
+  EXPECT_EQ(sink->lines(), std::vector<std::string>{"still delivered\n"});
+  EXPECT_EQ(errors, 1);
+}
+
+// spdlog::shutdown() and normal exit: tests/spdlog_shutdown_check.cpp (they
+// end the process's logging, so they run in processes of their own).
 
 TEST(AsyncLogger, OursLogsTheCallersId) {
   auto sink = std::make_shared<capture_sink>();

@@ -71,7 +71,8 @@ struct tracking_options {
   std::function<std::string()> generate = generate_request_id;
   /// Called once, inside the request's context, when the handler throws;
   /// the client gets a 500 that carries the id. Default: one line on
-  /// stderr with the id, method, escaped path and `what()`.
+  /// stderr with the id, method, path and `what()`, each escaped as the
+  /// log flags escape them.
   std::function<void(std::exception_ptr)> on_exception = report_to_stderr;
 
   static void report_to_stderr(std::exception_ptr error);
@@ -80,7 +81,11 @@ struct tracking_options {
 /// The id to use for a request with these headers: the client's, if there is
 /// exactly one distinct value for `options.header_name` and it is
 /// acceptable; otherwise a generated one. Duplicate headers that agree count
-/// as one; duplicates that disagree are rejected.
+/// as one; duplicates that disagree are rejected. Whatever
+/// `options.is_acceptable` accepts or `options.generate` makes, an id that
+/// is not printable ASCII (a CR, LF, NUL or any control byte, or a byte
+/// >= 0x7f) is replaced by `generate_request_id()`: it is echoed in a
+/// response header.
 std::string choose_request_id(const boost::beast::http::fields& headers,
                               const tracking_options& options);
 

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs what aiolocals needs to build, test and run its demo on Debian 12.
-# Usage: tools/install-deps.sh [--bench]   (--bench adds Boost.Log, which only
-# the logging benchmark's baseline uses). Uses sudo when not run as root.
+# Usage: tools/install-deps.sh [--bench | --fuzz]   (--bench adds Boost.Log,
+# which only the logging benchmark's baseline uses; --fuzz adds clang-16 and
+# libFuzzer for the fuzz preset). Uses sudo when not run as root.
 set -eu
 packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev"
-if [ "${1:-}" = "--bench" ]; then
-  packages="$packages libboost-log1.81-dev"
-fi
+case "${1:-}" in
+  --bench) packages="$packages libboost-log1.81-dev" ;;
+  --fuzz) packages="$packages clang-16 libfuzzer-16-dev libclang-rt-16-dev" ;;
+esac
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

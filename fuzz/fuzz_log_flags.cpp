@@ -1,0 +1,87 @@
+// libFuzzer target: the %q %U %W flags formatting a request record made of
+// fuzzed bytes, with and without padding, sync and through the backtrace
+// path. Input: a selector byte, then id, method and path separated by '\n'.
+// Invariants: every byte of a line but its final '\n' is printable ASCII;
+// an unpadded field reads back (unescaped) as the record's bytes.
+#include <spdlog/details/log_msg.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "aiolocals/context.hpp"
+#include "aiolocals/request.hpp"
+#include "aiolocals/spdlog.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+class last_line_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::string line;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    line.assign(formatted.data(), formatted.size());
+  }
+  void flush_() override {}
+};
+
+constexpr const char* patterns[] = {"%q|%U|%W", "%-40q|%8U|%=9W", "%3!q|%5!U|%1!W", "[%U#%q] %v"};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  static auto sink = std::make_shared<last_line_sink>();
+  static spdlog::logger logger("fuzz", sink);
+  const std::size_t which = data[0] % std::size(patterns);
+  logger.set_formatter(aiolocals::spdlog::make_formatter(patterns[which]));
+
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  const std::size_t first = input.find('\n');
+  const std::size_t second = first == std::string_view::npos ? first : input.find('\n', first + 1);
+  aiolocals::request_info info;
+  info.id = std::string(input.substr(0, first));
+  if (first != std::string_view::npos) {
+    info.method = std::string(input.substr(first + 1, second == std::string_view::npos ? second : second - first - 1));
+  }
+  if (second != std::string_view::npos) info.path = std::string(input.substr(second + 1));
+
+  aiolocals::scope fresh;
+  aiolocals::request.set(info);
+  logger.info("m");
+  const std::string& line = sink->line;
+  require(!line.empty() && line.back() == '\n');
+  for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(line[i]);
+    require(byte >= 0x20 && byte < 0x7f);
+  }
+  if (which == 0) {
+    std::string expected;
+    auto field = [&](const std::string& text) {
+      if (text.empty()) {
+        expected += '-';
+      } else {
+        aiolocals::append_escaped(expected, text);
+      }
+    };
+    field(info.id);
+    expected += '|';
+    field(info.path);
+    expected += '|';
+    field(info.method);
+    expected += '\n';
+    require(line == expected);
+  }
+  return 0;
+}

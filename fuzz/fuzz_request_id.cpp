@@ -1,0 +1,86 @@
+// libFuzzer target: choosing the request id from a client's header values.
+// Input: a flags byte, then header values separated by '\n' (each becomes
+// one X-Request-ID field, as duplicate headers would).
+// Invariants: the id is 1-128 printable ASCII bytes under the default rules
+// (any length, still printable, under a permissive validator); a single
+// safe client id is kept verbatim; anything else gets a v4 UUID.
+#include <boost/beast/http/fields.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiolocals/beast.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+bool is_uuid_v4(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const bool permissive = data[0] & 1;
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::vector<std::string_view> values;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = input.find('\n', start);
+    values.push_back(input.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos || values.size() == 8) break;
+    start = end + 1;
+  }
+
+  boost::beast::http::fields headers;
+  for (std::string_view value : values) {
+    try {
+      headers.insert("X-Request-ID", value);
+    } catch (...) {
+      return 0;  // Beast refuses some values itself (too long): not our input
+    }
+  }
+  aiolocals::beast::tracking_options options;
+  if (permissive) options.is_acceptable = [](std::string_view) { return true; };
+  const std::string id = aiolocals::beast::choose_request_id(headers, options);
+
+  require(!id.empty());
+  for (char c : id) require(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
+  if (!permissive) require(id.size() <= 128);
+
+  // What Beast stored is what the client sent (it may trim whitespace).
+  std::vector<std::string_view> stored;
+  for (auto it = headers.find("X-Request-ID"); it != headers.end() && it->name_string() == "X-Request-ID"; ++it) {
+    stored.push_back(it->value());
+  }
+  bool agree = !stored.empty();
+  for (std::string_view value : stored) agree = agree && value == stored.front();
+  const bool keep = agree && (permissive ? true : aiolocals::beast::is_safe_request_id(stored.front()));
+  bool printable = agree;
+  if (agree) {
+    for (char c : stored.front()) {
+      printable = printable && static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+    }
+    printable = printable && !stored.front().empty();
+  }
+  if (keep && printable) {
+    require(id == stored.front());  // a valid client id is kept verbatim
+  } else {
+    require(is_uuid_v4(id));
+  }
+  return 0;
+}

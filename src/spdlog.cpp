@@ -126,18 +126,70 @@ class warned_loggers {
   std::set<std::string, std::less<>> names_;
 };
 
+// Hands warnings about plain loggers to the loggers' error handlers from a
+// thread of its own: a flag runs with the sink's mutex held, and spdlog
+// takes the registry's mutex before a sink's (set_formatter), so looking a
+// logger up there could deadlock. Started on first use; stopped and joined
+// at exit before spdlog's registry is destroyed (it was constructed after).
+class warning_reporter {
+ public:
+  static warning_reporter& instance() {
+    static warning_reporter reporter;
+    return reporter;
+  }
+  void report(std::string logger, std::string text) {
+    std::lock_guard lock(mutex_);
+    pending_.emplace_back(std::move(logger), std::move(text));
+    ready_.notify_one();
+  }
+  ~warning_reporter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      ready_.notify_one();
+    }
+    thread_.join();
+  }
+
+ private:
+  warning_reporter() : thread_([this] { run(); }) {}
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      while (!pending_.empty()) {
+        auto [name, text] = std::move(pending_.front());
+        pending_.erase(pending_.begin());
+        lock.unlock();
+        if (auto logger = ::spdlog::get(name)) {
+          error_handler_access::report(*logger, text);
+        } else {
+          std::fprintf(stderr, "%s\n", text.c_str());
+        }
+        lock.lock();
+      }
+      if (stopping_) return;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 // Says `text` once per logger, through the error handler of the logger that
-// made `msg` (stderr if it cannot be found).
+// made `msg` (stderr if it cannot be found): at once on our worker, which
+// knows its logger; through the reporter thread otherwise.
 void warn_once(warned_loggers& warned, const ::spdlog::details::log_msg& msg, const char* text) {
   const std::string_view name(msg.logger_name.data(), msg.logger_name.size());
   if (!warned.first_time(name)) return;
-  const std::string message = std::string(text) + " (logger '" + std::string(name) + "')";
+  std::string message = std::string(text) + " (logger '" + std::string(name) + "')";
   if (formatting_for != nullptr) {
     error_handler_access::report(*formatting_for, message);
-  } else if (auto logger = ::spdlog::get(std::string(name))) {
-    error_handler_access::report(*logger, message);
   } else {
-    std::fprintf(stderr, "%s\n", message.c_str());
+    warning_reporter::instance().report(std::string(name), std::move(message));
   }
 }
 

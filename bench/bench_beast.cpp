@@ -18,7 +18,7 @@ using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
 void BM_GenerateRequestId(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::beast::generate_request_id());
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::generate_request_id());
 }
 BENCHMARK(BM_GenerateRequestId);
 
@@ -32,8 +32,8 @@ BENCHMARK(BM_BoostUuidRandomGenerator);
 void BM_ChooseClientRequestId(benchmark::State& state) {
   request req{http::verb::get, "/", 11};
   req.set("X-Request-ID", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
-  aiolocals::beast::tracking_options options;
-  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::beast::choose_request_id(req, options));
+  aiolocals::tracking_options options;
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::choose_request_id(req, options));
 }
 BENCHMARK(BM_ChooseClientRequestId);
 
@@ -68,10 +68,10 @@ void run_calls(benchmark::State& state, const Handler& handler, bool with_client
 
 void BM_BareHandler(benchmark::State& state) { run_calls(state, bare_handler, true); }
 void BM_TrackedHandlerClientId(benchmark::State& state) {
-  run_calls(state, aiolocals::beast::track_requests(bare_handler), true);
+  run_calls(state, aiolocals::track_requests(bare_handler), true);
 }
 void BM_TrackedHandlerGeneratedId(benchmark::State& state) {
-  run_calls(state, aiolocals::beast::track_requests(bare_handler), false);
+  run_calls(state, aiolocals::track_requests(bare_handler), false);
 }
 BENCHMARK(BM_BareHandler)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerClientId)->Unit(benchmark::kMicrosecond);

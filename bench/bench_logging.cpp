@@ -48,12 +48,12 @@ void log_lines(benchmark::State& state, const char* pattern) {
   aiolocals::scope scope;
   enter_request(scope);
   auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
-  logger->set_formatter(aiolocals::spdlog::make_formatter(pattern));
+  logger->set_formatter(aiolocals::make_formatter(pattern));
   for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
 }
 void BM_SpdlogLineWithoutRequestFlags(benchmark::State& state) { log_lines(state, plain_pattern); }
 void BM_SpdlogLineWithRequestFlags(benchmark::State& state) {
-  log_lines(state, aiolocals::spdlog::default_pattern);
+  log_lines(state, aiolocals::default_log_pattern);
 }
 // The same bytes as the flags print, as literal text: separates the cost of
 // the longer line from the cost of looking the fields up.
@@ -71,7 +71,7 @@ BENCHMARK(BM_SpdlogLineWithSameTextLiteral);
 void format_only(benchmark::State& state, const char* pattern) {
   aiolocals::scope scope;
   enter_request(scope);
-  auto formatter = aiolocals::spdlog::make_formatter(pattern);
+  auto formatter = aiolocals::make_formatter(pattern);
   spdlog::details::log_msg msg("bench", spdlog::level::info, "order 42 shipped to warehouse-7");
   spdlog::memory_buf_t buffer;
   for (auto _ : state) {
@@ -82,7 +82,7 @@ void format_only(benchmark::State& state, const char* pattern) {
 }
 void BM_FormatWithoutRequestFlags(benchmark::State& state) { format_only(state, plain_pattern); }
 void BM_FormatWithRequestFlags(benchmark::State& state) {
-  format_only(state, aiolocals::spdlog::default_pattern);
+  format_only(state, aiolocals::default_log_pattern);
 }
 BENCHMARK(BM_FormatWithoutRequestFlags);
 BENCHMARK(BM_FormatWithRequestFlags);

@@ -129,7 +129,7 @@ asio::awaitable<void> hostile_client(tcp::endpoint server, std::string raw, std:
   auto [error, bytes] =
       co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
   const std::string id(res["X-Request-ID"]);
-  const bool safe = !error && aiolocals::beast::is_safe_request_id(id);
+  const bool safe = !error && aiolocals::is_safe_request_id(id);
   spdlog::info("client: hostile request ({}) answered {} with fresh id {}", what, res.result_int(),
                id);
   ++(safe ? result.ok : result.failed);
@@ -174,12 +174,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [--serve PORT]\n", argv[0]);
     return 2;
   }
-  aiolocals::spdlog::configure_logging("[%H:%M:%S.%e] [thread %t] [%^%l%$] [%W %U#%q] %v");
+  aiolocals::configure_logging("[%H:%M:%S.%e] [thread %t] [%^%l%$] [%W %U#%q] %v");
 
   asio::io_context io(2);
   const unsigned short port = serve_forever ? static_cast<unsigned short>(std::atoi(argv[2])) : 0;
   tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), port});
-  auto tracked = aiolocals::beast::track_requests(handle);
+  auto tracked = aiolocals::track_requests(handle);
   auto control = asio::make_strand(io);  // the accept loop and the burst
   asio::co_spawn(control, serve(acceptor, tracked), asio::detached);
 

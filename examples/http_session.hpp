@@ -1,7 +1,7 @@
 // A minimal Beast HTTP/1.1 server loop and client call, shared by the demo
 // and the end-to-end test. Your own session loop stays yours: the only
 // aiolocals-specific line is that `handler` is a tracked one
-// (aiolocals::beast::track_requests).
+// (aiolocals::track_requests).
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -45,7 +45,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const Handler& handle
     }
     if (read_error) {
       response bad{http::status::bad_request, 11};
-      bad.set("X-Request-ID", aiolocals::beast::generate_request_id());
+      bad.set("X-Request-ID", aiolocals::generate_request_id());
       bad.keep_alive(false);
       bad.prepare_payload();
       co_await http::async_write(stream, bad, asio::as_tuple(asio::use_awaitable));

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "aiolocals/beast.hpp"
-#include "aiolocals/request.hpp"
+#include "aiolocals/http/request_id.hpp"
+#include "aiolocals/log/escape.hpp"
 
 namespace {
 
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   require(decoded == input);
 
-  const std::string_view path = aiolocals::beast::path_without_query(input);
+  const std::string_view path = aiolocals::path_without_query(input);
   require(input.substr(0, path.size()) == path);
   require(path.find_first_of("?#") == std::string_view::npos);
   return 0;

@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static auto sink = std::make_shared<last_line_sink>();
   static spdlog::logger logger("fuzz", sink);
   const std::size_t which = data[0] % std::size(patterns);
-  logger.set_formatter(aiolocals::spdlog::make_formatter(patterns[which]));
+  logger.set_formatter(aiolocals::make_formatter(patterns[which]));
 
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
   const std::size_t first = input.find('\n');
@@ -53,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   aiolocals::request_info info;
   info.id = std::string(input.substr(0, first));
   if (first != std::string_view::npos) {
-    info.method = std::string(input.substr(first + 1, second == std::string_view::npos ? second : second - first - 1));
+    info.method = std::string(
+        input.substr(first + 1, second == std::string_view::npos ? second : second - first - 1));
   }
   if (second != std::string_view::npos) info.path = std::string(input.substr(second + 1));
 

@@ -54,26 +54,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;  // Beast refuses some values itself (too long): not our input
     }
   }
-  aiolocals::beast::tracking_options options;
+  aiolocals::tracking_options options;
   if (permissive) options.is_acceptable = [](std::string_view) { return true; };
-  const std::string id = aiolocals::beast::choose_request_id(headers, options);
+  const std::string id = aiolocals::choose_request_id(headers, options);
 
   require(!id.empty());
-  for (char c : id) require(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
+  for (char c : id)
+    require(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
   if (!permissive) require(id.size() <= 128);
 
   // What Beast stored is what the client sent (it may trim whitespace).
   std::vector<std::string_view> stored;
-  for (auto it = headers.find("X-Request-ID"); it != headers.end() && it->name_string() == "X-Request-ID"; ++it) {
+  for (auto it = headers.find("X-Request-ID");
+       it != headers.end() && it->name_string() == "X-Request-ID"; ++it) {
     stored.push_back(it->value());
   }
   bool agree = !stored.empty();
   for (std::string_view value : stored) agree = agree && value == stored.front();
-  const bool keep = agree && (permissive ? true : aiolocals::beast::is_safe_request_id(stored.front()));
+  const bool keep = agree && (permissive ? true : aiolocals::is_safe_request_id(stored.front()));
   bool printable = agree;
   if (agree) {
     for (char c : stored.front()) {
-      printable = printable && static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+      printable = printable && static_cast<unsigned char>(c) >= 0x20 &&
+                  static_cast<unsigned char>(c) < 0x7f;
     }
     printable = printable && !stored.front().empty();
   }

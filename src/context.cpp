@@ -207,7 +207,8 @@ void check_root_write(const char* local_name) {
   // Also said once on stderr: a coroutine spawned with asio::detached drops
   // its exceptions, and this one must not go unseen.
   static std::atomic<bool> said{false};
-  if (!said.exchange(true, std::memory_order_relaxed)) std::fprintf(stderr, "%s\n", message.c_str());
+  if (!said.exchange(true, std::memory_order_relaxed))
+    std::fprintf(stderr, "%s\n", message.c_str());
   throw context_error(message);
 }
 

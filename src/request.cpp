@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "aiolocals/request.hpp"
 
 #include <atomic>
@@ -25,13 +26,6 @@ std::uint64_t process_seed() {
 
 }  // namespace
 
-std::string escape_for_log(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  append_escaped(out, text);
-  return out;
-}
-
 std::string make_job_id(std::string_view name) {
   static const std::uint64_t seed = process_seed();
   static std::atomic<std::uint64_t> counter{0};
@@ -40,9 +34,13 @@ std::string make_job_id(std::string_view name) {
   id.reserve(name.size() + 17);
   id.append(name);
   id.push_back('-');
-  constexpr char digits[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4) id.push_back(digits[(value >> shift) & 0xf]);
+  for (int shift = 60; shift >= 0; shift -= 4)
+    id.push_back(detail::hex_digits[(value >> shift) & 0xf]);
   return id;
+}
+
+request_info make_job_record(std::string_view name) {
+  return request_info{make_job_id(name), {}, std::string(name), request_kind::job};
 }
 
 }  // namespace aiolocals

@@ -1,5 +1,6 @@
-// The compiled part of aiolocals::spdlog: flags, configure_logging and the
-// context-carrying async logger.
+// SPDX-License-Identifier: BSL-1.0
+// The compiled part of the spdlog integration (target aiolocals::spdlog): flags, configure_logging
+// and the context-carrying async logger.
 #include "aiolocals/spdlog.hpp"
 
 #include <spdlog/details/mpmc_blocking_q.h>
@@ -15,9 +16,10 @@
 #include <set>
 #include <string_view>
 
+#include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
 
-namespace aiolocals::spdlog {
+namespace aiolocals {
 
 // --- messages and worker state (declared in the header) -----------------------
 
@@ -218,7 +220,7 @@ bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
     warn_once(said_other_thread, msg,
               "aiolocals: a line is formatted on another thread than the one that logged it "
               "(a spdlog::async_logger?), where its request is not known; its request flags "
-              "print (unknown). Use aiolocals::spdlog::make_async_logger");
+              "print (unknown). Use aiolocals::make_async_logger");
     return false;
   }
   return true;
@@ -304,7 +306,7 @@ void configure_logging(std::string pattern) {
     throw configuration_error(
         "aiolocals: spdlog::async_logger " + refused +
         " formats on its worker thread, where the caller's request is not known, so its lines "
-        "would carry no ids; create it with aiolocals::spdlog::make_async_logger instead");
+        "would carry no ids; create it with aiolocals::make_async_logger instead");
   }
   ::spdlog::set_formatter(make_formatter(std::move(pattern)));
 }
@@ -406,7 +408,7 @@ void async_pool::drain() {
   state.drainers.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-std::shared_ptr<async_pool> default_pool() {
+std::shared_ptr<async_pool> default_log_pool() {
   static const std::shared_ptr<async_pool> pool = std::make_shared<async_pool>();
   return pool;
 }
@@ -416,7 +418,7 @@ std::shared_ptr<async_pool> default_pool() {
 async_logger::async_logger(std::string name, std::vector<::spdlog::sink_ptr> sinks,
                            std::shared_ptr<async_pool> pool, ::spdlog::async_overflow_policy policy)
     : logger(std::move(name), sinks.begin(), sinks.end()),
-      pool_(pool != nullptr ? std::move(pool) : default_pool()),
+      pool_(pool != nullptr ? std::move(pool) : default_log_pool()),
       policy_(policy) {}
 
 std::shared_ptr<::spdlog::logger> async_logger::clone(std::string new_name) {
@@ -504,4 +506,4 @@ std::shared_ptr<async_logger> make_async_logger(std::string name,
   return logger;
 }
 
-}  // namespace aiolocals::spdlog
+}  // namespace aiolocals

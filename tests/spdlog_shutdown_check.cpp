@@ -30,8 +30,8 @@ int count_lines(const char* path) {
 
 [[noreturn]] void log_then_leave(const char* path, bool shutdown) {
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
-  auto logger = aiolocals::spdlog::make_async_logger(
-      "shutdown", {sink}, std::make_shared<aiolocals::spdlog::async_pool>(1024, 1), "%q %v");
+  auto logger = aiolocals::make_async_logger(
+      "shutdown", {sink}, std::make_shared<aiolocals::async_pool>(1024, 1), "%q %v");
   {
     aiolocals::scope fresh;
     aiolocals::request.set({"r", "GET", "/", aiolocals::request_kind::request});

@@ -41,7 +41,7 @@ TEST(RequestId, SafeIdsAreKept) {
                                 "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"}) {
     auto req = make_request();
     req.set("X-Request-ID", id);
-    EXPECT_EQ(aiolocals::beast::choose_request_id(req, {}), id);
+    EXPECT_EQ(aiolocals::choose_request_id(req, {}), id);
   }
 }
 
@@ -63,7 +63,7 @@ TEST(RequestId, HostileOrMissingIdsGetAFreshIdNeverTheirBytes) {
   for (const auto& id : hostile) {
     auto req = make_request();
     req.set("X-Request-ID", id);
-    const std::string chosen = aiolocals::beast::choose_request_id(req, {});
+    const std::string chosen = aiolocals::choose_request_id(req, {});
     EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
     if (!id.empty()) {
       EXPECT_EQ(chosen.find(id), std::string::npos);
@@ -71,7 +71,7 @@ TEST(RequestId, HostileOrMissingIdsGetAFreshIdNeverTheirBytes) {
     generated.insert(chosen);
   }
   auto missing = make_request();
-  EXPECT_TRUE(std::regex_match(aiolocals::beast::choose_request_id(missing, {}), uuid_v4));
+  EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(missing, {}), uuid_v4));
   EXPECT_EQ(generated.size(), hostile.size());  // every one fresh
 }
 
@@ -79,54 +79,54 @@ TEST(RequestId, DuplicateHeadersMustAgree) {
   auto agree = make_request();
   agree.insert("X-Request-ID", "same");
   agree.insert("X-Request-ID", "same");
-  EXPECT_EQ(aiolocals::beast::choose_request_id(agree, {}), "same");
+  EXPECT_EQ(aiolocals::choose_request_id(agree, {}), "same");
   auto disagree = make_request();
   disagree.insert("X-Request-ID", "mine");
   disagree.insert("X-Request-ID", "someone-elses");
-  const std::string chosen = aiolocals::beast::choose_request_id(disagree, {});
+  const std::string chosen = aiolocals::choose_request_id(disagree, {});
   EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
 }
 
 TEST(RequestId, HeaderNameIsCaseInsensitiveAndConfigurable) {
   auto req = make_request();
   req.set("x-request-id", "lower");
-  EXPECT_EQ(aiolocals::beast::choose_request_id(req, {}), "lower");
-  aiolocals::beast::tracking_options options;
+  EXPECT_EQ(aiolocals::choose_request_id(req, {}), "lower");
+  aiolocals::tracking_options options;
   options.header_name = "X-Correlation-ID";
   req.set("X-Correlation-ID", "corr-1");
-  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "corr-1");
+  EXPECT_EQ(aiolocals::choose_request_id(req, options), "corr-1");
 }
 
 TEST(RequestId, CustomValidatorAndGenerator) {
-  aiolocals::beast::tracking_options options;
+  aiolocals::tracking_options options;
   options.is_acceptable = [](std::string_view id) { return id.starts_with("ok-"); };
   options.generate = [] { return std::string("generated"); };
   auto req = make_request();
   req.set("X-Request-ID", "ok-1");
-  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "ok-1");
+  EXPECT_EQ(aiolocals::choose_request_id(req, options), "ok-1");
   req.set("X-Request-ID", "bad-1");
-  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "generated");
+  EXPECT_EQ(aiolocals::choose_request_id(req, options), "generated");
 }
 
 // On main before the fix: a permissive validator let raw CR, LF, ESC, NUL
 // and 0xFF through into the echoed header and the stderr report.
 TEST(RequestId, WhateverAValidatorAcceptsTheIdIsPrintableAscii) {
-  aiolocals::beast::tracking_options options;
+  aiolocals::tracking_options options;
   options.is_acceptable = [](std::string_view) { return true; };
   for (const std::string& hostile :
        {std::string("a\r\nSet-Cookie: x"), std::string("a\x1b[31m"), std::string("a\0b", 3),
         std::string("\xff"), std::string("tab\there"), std::string("del\x7f")}) {
     auto req = make_request();
     req.set("X-Request-ID", hostile);
-    const std::string chosen = aiolocals::beast::choose_request_id(req, options);
+    const std::string chosen = aiolocals::choose_request_id(req, options);
     EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
   }
   options.generate = [] { return std::string("gen\r\n"); };  // a careless generator too
   auto req = make_request();
   req.set("X-Request-ID", "bad\n");
-  EXPECT_TRUE(std::regex_match(aiolocals::beast::choose_request_id(req, options), uuid_v4));
+  EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(req, options), uuid_v4));
   req.set("X-Request-ID", "fine id with spaces");  // printable: the validator decides
-  EXPECT_EQ(aiolocals::beast::choose_request_id(req, options), "fine id with spaces");
+  EXPECT_EQ(aiolocals::choose_request_id(req, options), "fine id with spaces");
 }
 
 TEST(TrackRequests, TheStderrReportEscapesIdMethodAndPath) {
@@ -134,7 +134,7 @@ TEST(TrackRequests, TheStderrReportEscapesIdMethodAndPath) {
   aiolocals::request.set(
       {"id\n\x1b", "GE\rT", std::string("/p\xff\0", 4), aiolocals::request_kind::request});
   testing::internal::CaptureStderr();
-  aiolocals::beast::tracking_options::report_to_stderr(
+  aiolocals::tracking_options::report_to_stderr(
       std::make_exception_ptr(std::runtime_error("what\nnext")));
   const std::string report = testing::internal::GetCapturedStderr();
   EXPECT_EQ(report,
@@ -146,7 +146,7 @@ TEST(RequestId, GeneratedIdsAreUniqueUuids) {
   std::set<std::string> ids;
   int well_formed = 0;
   for (int i = 0; i < 10000; ++i) {
-    std::string id = aiolocals::beast::generate_request_id();
+    std::string id = aiolocals::generate_request_id();
     well_formed += std::regex_match(id, uuid_v4);
     ids.insert(std::move(id));
   }
@@ -155,13 +155,13 @@ TEST(RequestId, GeneratedIdsAreUniqueUuids) {
 }
 
 TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {
-  (void)aiolocals::beast::generate_request_id();  // the parent's buffer is now full
+  (void)aiolocals::generate_request_id();  // the parent's buffer is now full
   int pipe_ends[2];
   ASSERT_EQ(pipe(pipe_ends), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    const std::string id = aiolocals::beast::generate_request_id();
+    const std::string id = aiolocals::generate_request_id();
     (void)!write(pipe_ends[1], id.data(), id.size());
     _exit(0);
   }
@@ -171,17 +171,17 @@ TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {
   waitpid(child, &status, 0);
   close(pipe_ends[0]);
   close(pipe_ends[1]);
-  EXPECT_NE(std::string(buffer, 36), aiolocals::beast::generate_request_id());
+  EXPECT_NE(std::string(buffer, 36), aiolocals::generate_request_id());
 }
 
 TEST(RequestPath, QueryAndFragmentAreDropped) {
-  using aiolocals::beast::path_without_query;
+  using aiolocals::path_without_query;
   EXPECT_EQ(path_without_query("/a/b?token=secret"), "/a/b");
   EXPECT_EQ(path_without_query("/a#frag"), "/a");
   EXPECT_EQ(path_without_query("/plain"), "/plain");
   EXPECT_EQ(path_without_query("?only"), "");
   auto req = make_request("/login?password=hunter2");
-  EXPECT_EQ(aiolocals::beast::describe_request(req, {}).path, "/login");
+  EXPECT_EQ(aiolocals::describe_request(req, {}).path, "/login");
 }
 
 TEST(RequestScope, TracksASynchronousHandler) {
@@ -189,7 +189,7 @@ TEST(RequestScope, TracksASynchronousHandler) {
   req.set("X-Request-ID", "sync-1");
   response res{http::status::ok, 11};
   {
-    aiolocals::beast::request_scope scope(req);
+    aiolocals::request_scope scope(req);
     EXPECT_EQ(aiolocals::request.get().id, "sync-1");
     EXPECT_EQ(aiolocals::request.get().path, "/sync");
     scope.stamp(res);
@@ -199,7 +199,7 @@ TEST(RequestScope, TracksASynchronousHandler) {
 
   auto hostile = make_request();
   hostile.set("X-Request-ID", "bad id\r\n");
-  aiolocals::beast::request_scope scope(hostile);
+  aiolocals::request_scope scope(hostile);
   EXPECT_TRUE(std::regex_match(scope.info().id, uuid_v4));
 }
 
@@ -211,7 +211,7 @@ TEST(RequestScope, HeldAcrossCoAwaitIsReportedAtTheSuspension) {
   bool finished = false;
   auto handler = [&]() -> asio::awaitable<void> {
     auto req = make_request("/held");
-    aiolocals::beast::request_scope scope(req);  // the misuse under test
+    aiolocals::request_scope scope(req);  // the misuse under test
     co_await asio::post(asio::use_awaitable);
     finished = true;
   };
@@ -238,7 +238,7 @@ response call(const Tracked& tracked, request req) {
 }
 
 TEST(TrackRequests, HandlerSeesTheRecordAndTheResponseEchoesTheId) {
-  auto tracked = aiolocals::beast::track_requests([](request req) -> asio::awaitable<response> {
+  auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
     const auto& current = aiolocals::request.get();
     response res{http::status::ok, req.version()};
     res.body() = current.id + " " + current.method + " " + current.path;
@@ -255,7 +255,7 @@ TEST(TrackRequests, HandlerSeesTheRecordAndTheResponseEchoesTheId) {
 }
 
 TEST(TrackRequests, ErrorResponsesCarryTheId) {
-  auto tracked = aiolocals::beast::track_requests([](request req) -> asio::awaitable<response> {
+  auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
     co_return response{http::status::not_found, req.version()};
   });
   response res = call(tracked, make_request("/missing"));
@@ -265,7 +265,7 @@ TEST(TrackRequests, ErrorResponsesCarryTheId) {
 
 TEST(TrackRequests, AnEscapedExceptionBecomesA500WithTheIdReportedOnce) {
   std::vector<std::string> reports;
-  aiolocals::beast::tracking_options options;
+  aiolocals::tracking_options options;
   options.on_exception = [&](std::exception_ptr error) {
     try {
       std::rethrow_exception(error);
@@ -273,7 +273,7 @@ TEST(TrackRequests, AnEscapedExceptionBecomesA500WithTheIdReportedOnce) {
       reports.push_back(aiolocals::request.get().id + ": " + e.what());
     }
   };
-  auto tracked = aiolocals::beast::track_requests(
+  auto tracked = aiolocals::track_requests(
       [](request) -> asio::awaitable<response> {
         co_await asio::post(asio::use_awaitable);
         throw std::runtime_error("database down");
@@ -289,7 +289,7 @@ TEST(TrackRequests, AnEscapedExceptionBecomesA500WithTheIdReportedOnce) {
 
 TEST(TrackRequests, SpawnedChildrenSeeTheRequest) {
   std::promise<std::string> child_saw;
-  auto tracked = aiolocals::beast::track_requests([&](request req) -> asio::awaitable<response> {
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     auto child = [](std::promise<std::string>& out) -> asio::awaitable<void> {
       co_await asio::post(asio::use_awaitable);
       out.set_value(aiolocals::request.get().id);
@@ -314,12 +314,12 @@ TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   auto sync_sink = std::make_shared<capture_sink>();
   auto async_sink = std::make_shared<capture_sink>();
   auto sync_logger = std::make_shared<spdlog::logger>("e2e-sync", sync_sink);
-  sync_logger->set_formatter(aiolocals::spdlog::make_formatter("%U#%q %v"));
-  auto pool = std::make_shared<aiolocals::spdlog::async_pool>(8192, 1);
+  sync_logger->set_formatter(aiolocals::make_formatter("%U#%q %v"));
+  auto pool = std::make_shared<aiolocals::async_pool>(8192, 1);
   auto async_logger =
-      aiolocals::spdlog::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
+      aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
 
-  auto tracked = aiolocals::beast::track_requests([&](request req) -> asio::awaitable<response> {
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     co_await asio::post(asio::use_awaitable);  // every line below is after a resumption
     sync_logger->info("step 1");
     async_logger->info("step 1");

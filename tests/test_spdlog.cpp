@@ -36,7 +36,7 @@ std::string log_line(const std::string& pattern, const std::string& message,
                      std::optional<aiolocals::request_info> current = std::nullopt) {
   auto sink = std::make_shared<capture_sink>();
   spdlog::logger logger("capture", sink);
-  logger.set_formatter(aiolocals::spdlog::make_formatter(pattern));
+  logger.set_formatter(aiolocals::make_formatter(pattern));
   aiolocals::scope fresh;
   if (current) aiolocals::request.set(*current);
   logger.info(message);
@@ -89,7 +89,7 @@ TEST(ConfigureLogging, GivesEveryRegisteredLoggerThePatternKeepingSinksAndLevels
   auto previous_default = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("", default_sink));
 
-  aiolocals::spdlog::configure_logging("%l [%U#%q] %v");
+  aiolocals::configure_logging("%l [%U#%q] %v");
   aiolocals::scope fresh;
   aiolocals::request.set({"r1", "POST", "/orders", aiolocals::request_kind::request});
   registered->info("dropped by the kept level");
@@ -107,30 +107,30 @@ TEST(ConfigureLogging, GivesEveryRegisteredLoggerThePatternKeepingSinksAndLevels
 // Documented next to configure_logging: spdlog applies its global formatter
 // only in its factories, so a logger built by hand needs the one-line fix.
 TEST(ConfigureLogging, HandBuiltLoggersNeedTheirFormatterSetAsDocumented) {
-  aiolocals::spdlog::configure_logging("%q %v");
+  aiolocals::configure_logging("%q %v");
   auto sink = std::make_shared<capture_sink>();
   auto by_hand = std::make_shared<spdlog::logger>("by-hand", sink);
   spdlog::register_logger(by_hand);
-  by_hand->set_formatter(aiolocals::spdlog::make_formatter("%q %v"));  // the fix
+  by_hand->set_formatter(aiolocals::make_formatter("%q %v"));  // the fix
   aiolocals::scope fresh;
   aiolocals::request.set({"h1", "GET", "/", aiolocals::request_kind::request});
   by_hand->info("m");
   EXPECT_EQ(sink->lines(), std::vector<std::string>{"h1 m\n"});
   spdlog::drop("by-hand");
-  aiolocals::spdlog::configure_logging();
+  aiolocals::configure_logging();
 }
 
 TEST(ConfigureLogging, RefusesWhileAPlainSpdlogAsyncLoggerIsRegistered) {
   spdlog::init_thread_pool(64, 1);
   auto plain_async = spdlog::create_async_nb<spdlog::sinks::null_sink_mt>("plain-async");
   try {
-    aiolocals::spdlog::configure_logging();
+    aiolocals::configure_logging();
     FAIL() << "configure_logging must refuse";
-  } catch (const aiolocals::spdlog::configuration_error& error) {
+  } catch (const aiolocals::configuration_error& error) {
     EXPECT_NE(std::string(error.what()).find("'plain-async'"), std::string::npos);
   }
   spdlog::drop("plain-async");
-  EXPECT_NO_THROW(aiolocals::spdlog::configure_logging());
+  EXPECT_NO_THROW(aiolocals::configure_logging());
 }
 
 // Collects what a logger's error handler is told. Warnings about plain
@@ -166,7 +166,7 @@ class warning_catcher {
 // handler is told once, whether it was made before or after
 // configure_logging (here through spdlog's async factory, after).
 TEST(AsyncLogger, SpdlogsOwnAsyncLoggerPrintsAMarkerAndWarnsOnce) {
-  aiolocals::spdlog::configure_logging("%q %U %v");
+  aiolocals::configure_logging("%q %U %v");
   spdlog::init_thread_pool(64, 1);
   auto logger = spdlog::create_async<capture_sink>("spdlog-async");
   auto sink = std::static_pointer_cast<capture_sink>(logger->sinks().at(0));
@@ -183,7 +183,7 @@ TEST(AsyncLogger, SpdlogsOwnAsyncLoggerPrintsAMarkerAndWarnsOnce) {
   EXPECT_EQ(sink->lines(), std::vector<std::string>(3, "(unknown) (unknown) m\n"));
   EXPECT_NE(warning.find("make_async_logger"), std::string::npos) << warning;
   EXPECT_EQ(warnings.count(), 1);
-  aiolocals::spdlog::configure_logging();
+  aiolocals::configure_logging();
 }
 
 // On main before the fix: a line logged inside request ONE and replayed by
@@ -206,7 +206,7 @@ void backtrace_never_carries_another_requests_id(MakeLogger make_logger) {
     logger->dump_backtrace();
     logger->warn("after");
   }
-  if (auto async = std::dynamic_pointer_cast<aiolocals::spdlog::async_logger>(logger)) {
+  if (auto async = std::dynamic_pointer_cast<aiolocals::async_logger>(logger)) {
     async->wait_until_written();
   }
   const auto lines = sink->lines();
@@ -221,7 +221,7 @@ TEST(Backtrace, ASyncLoggersReplayedLinesNeverCarryTheDumpersId) {
   backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
     auto logger = std::make_shared<spdlog::logger>("backtrace-sync", sink);
     spdlog::register_logger(logger);  // where the warning finds its handler
-    logger->set_formatter(aiolocals::spdlog::make_formatter("%q %v"));
+    logger->set_formatter(aiolocals::make_formatter("%q %v"));
     return logger;
   });
   spdlog::drop("backtrace-sync");
@@ -229,8 +229,8 @@ TEST(Backtrace, ASyncLoggersReplayedLinesNeverCarryTheDumpersId) {
 
 TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
   backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
-    return aiolocals::spdlog::make_async_logger("backtrace-async", {sink},
-                                                aiolocals::spdlog::default_pool(), "%q %v");
+    return aiolocals::make_async_logger("backtrace-async", {sink},
+                                                aiolocals::default_log_pool(), "%q %v");
   });
   spdlog::drop("backtrace-async");
 }
@@ -239,9 +239,9 @@ TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
 // natural temporary pool 0 of 10 messages were delivered.
 TEST(AsyncLogger, ATemporaryPoolOrTheDefaultPoolDeliversEveryMessage) {
   auto sink = std::make_shared<capture_sink>();
-  auto temporary = aiolocals::spdlog::make_async_logger(
-      "temporary-pool", {sink}, std::make_shared<aiolocals::spdlog::async_pool>(), "%v");
-  auto shared = aiolocals::spdlog::make_async_logger("default-pool", {sink}, {}, "%v");
+  auto temporary = aiolocals::make_async_logger(
+      "temporary-pool", {sink}, std::make_shared<aiolocals::async_pool>(), "%v");
+  auto shared = aiolocals::make_async_logger("default-pool", {sink}, {}, "%v");
   for (int i = 0; i < 10; ++i) temporary->info("t{}", i);
   for (int i = 0; i < 10; ++i) shared->info("d{}", i);
   spdlog::drop("temporary-pool");  // the registry lets go: drained first
@@ -258,11 +258,11 @@ TEST(AsyncLogger, ALogCallNeverThrows) {
     }
     void flush_() override {}
   };
-  auto pool = std::make_shared<aiolocals::spdlog::async_pool>(64, 1);
+  auto pool = std::make_shared<aiolocals::async_pool>(64, 1);
   auto sink = std::make_shared<capture_sink>();
-  auto logger = std::make_shared<aiolocals::spdlog::async_logger>(
+  auto logger = std::make_shared<aiolocals::async_logger>(
       "never-throws", std::vector<spdlog::sink_ptr>{std::make_shared<throwing_sink>(), sink}, pool);
-  logger->set_formatter(aiolocals::spdlog::make_formatter("%v"));
+  logger->set_formatter(aiolocals::make_formatter("%v"));
   std::atomic<int> errors{0};
   logger->set_error_handler([&](const std::string& text) { errors += text == "disk full"; });
   pool.reset();  // the caller's handle is gone; the logger keeps the pool
@@ -278,8 +278,8 @@ TEST(AsyncLogger, ALogCallNeverThrows) {
 TEST(AsyncLogger, OursLogsTheCallersId) {
   auto sink = std::make_shared<capture_sink>();
   {
-    auto pool = std::make_shared<aiolocals::spdlog::async_pool>(64, 1);
-    auto logger = aiolocals::spdlog::make_async_logger("ours-async", {sink}, pool, "%q %U %v");
+    auto pool = std::make_shared<aiolocals::async_pool>(64, 1);
+    auto logger = aiolocals::make_async_logger("ours-async", {sink}, pool, "%q %U %v");
     aiolocals::scope fresh;
     aiolocals::request.set({"caller-id", "GET", "/p", aiolocals::request_kind::request});
     logger->info("m");
@@ -296,11 +296,11 @@ TEST(AsyncLogger, InterleavedRequestsOnTwoThreadsEachLogTheirOwnId) {
   constexpr int requests = 2000;
   auto sink = std::make_shared<capture_sink>();
   {
-    auto pool = std::make_shared<aiolocals::spdlog::async_pool>(1024, 1);
-    auto logger = aiolocals::spdlog::make_async_logger("interleaved", {sink}, pool, "%q %v");
+    auto pool = std::make_shared<aiolocals::async_pool>(1024, 1);
+    auto logger = aiolocals::make_async_logger("interleaved", {sink}, pool, "%q %v");
     asio::io_context io(2);
     auto handle =
-        [](int n, std::shared_ptr<aiolocals::spdlog::async_logger> log) -> asio::awaitable<void> {
+        [](int n, std::shared_ptr<aiolocals::async_logger> log) -> asio::awaitable<void> {
       aiolocals::request.set(
           {"req-" + std::to_string(n), "GET", "/", aiolocals::request_kind::request});
       for (int step = 0; step < 3; ++step) {

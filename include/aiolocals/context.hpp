@@ -63,7 +63,6 @@ class local;
 /// outside the root.
 void allow_root_writes(bool allow = true) noexcept;
 
-
 /// A handle to one context (see the file comment). Cheap to copy: one atomic
 /// increment. Equality is identity: two handles to the same context.
 class context {

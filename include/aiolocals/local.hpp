@@ -110,9 +110,7 @@ class local {
   explicit local(std::string name) : name_(std::move(name)), id_(detail::allocate_key()) {}
   /// A local whose `get` returns `default_value` until it is set.
   local(std::string name, T default_value)
-      : name_(std::move(name)),
-        default_(std::move(default_value)),
-        id_(detail::allocate_key()) {}
+      : name_(std::move(name)), default_(std::move(default_value)), id_(detail::allocate_key()) {}
 
   local(const local&) = delete;
   local& operator=(const local&) = delete;
@@ -156,7 +154,8 @@ class local {
   template <class... Args>
   token emplace(Args&&... args) const {
     const detail::thread_state& state = detail::this_thread;
-    if (state.current == state.root) [[unlikely]] detail::check_root_write(name_.c_str());
+    if (state.current == state.root) [[unlikely]]
+      detail::check_root_write(name_.c_str());
     auto* node = detail::typed_node<T>::make(std::forward<Args>(args)...);
     context ctx = context::current();
     detail::value_node* previous;

@@ -1,21 +1,28 @@
+// SPDX-License-Identifier: BSL-1.0
 // aiolocals/request.hpp - the seed's `aiolocals.request`: what is being
 // handled now (an HTTP request or a job), as one task-local record.
 //
 //   if (const aiolocals::request_info* r = aiolocals::request.find())
 //     std::printf("%s %s\n", r->id.c_str(), r->path.c_str());
 //
-// The request-tracking wrapper (aiolocals/beast.hpp) fills it for every HTTP
-// request, `job_context` (aiolocals/asio.hpp) for every job, and the log
-// flags (aiolocals/spdlog.hpp) print it. Anyone may set it for other work.
+// Request tracking (the rules in aiolocals/http/request_id.hpp, the Beast
+// glue in aiolocals/beast.hpp) fills it for every HTTP request,
+// `job_context` for every job, and the log flags (aiolocals/spdlog.hpp)
+// print it. Anyone may set it for other work.
 //
 // Cost and thread-safety are those of any `local` (see local.hpp): reading
 // is three dependent loads; the record is immutable once set.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
+#include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
+#include "aiolocals/log/escape.hpp"  // append_escaped, declared here before 0.2
 
 namespace aiolocals {
 
@@ -34,45 +41,28 @@ struct request_info {
 /// library, so a host and the plugins it loads share it.
 extern local<request_info> request;
 
-/// Appends `text` to `out` so that it cannot break or forge a log line: bytes
-/// outside printable ASCII (controls, DEL, every byte >= 0x80) and the
-/// backslash become `\xNN`. Safe for any input; no allocation beyond `out`.
-/// `Buffer` is std::string, fmt::memory_buffer or alike (push_back and
-/// append(first, last)). Runs of safe bytes are appended at once.
-template <class Buffer>
-void append_escaped(Buffer& out, std::string_view text) {
-  // Common case first: a branch-free scan the compiler vectorises, then one
-  // append. Only text that needs escaping takes the byte-by-byte path.
-  unsigned unsafe = 0;
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    unsafe |= static_cast<unsigned>(byte < 0x20) | static_cast<unsigned>(byte >= 0x7f) |
-              static_cast<unsigned>(byte == '\\');
-  }
-  if (unsafe == 0) {
-    out.append(text.data(), text.data() + text.size());
-    return;
-  }
-  constexpr char digits[] = "0123456789abcdef";
-  const char* run = text.data();
-  const char* end = text.data() + text.size();
-  for (const char* p = run; p != end; ++p) {
-    const auto byte = static_cast<unsigned char>(*p);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') continue;
-    out.append(run, p);
-    const char escaped[] = {'\\', 'x', digits[byte >> 4], digits[byte & 0xf]};
-    out.append(escaped, escaped + sizeof escaped);
-    run = p + 1;
-  }
-  out.append(run, end);
-}
-
-/// `text` escaped as by append_escaped.
-std::string escape_for_log(std::string_view text);
-
 /// A fresh job id: `name` + '-' + 16 hex digits, unique within the process
 /// (a bijective mix of a counter and a per-process random seed) and unlikely
-/// to repeat across processes. About 50 ns; thread-safe.
+/// to repeat across processes. Thread-safe; cost: see docs/benchmarks.md.
 std::string make_job_id(std::string_view name);
+
+/// The record of one run of the job `name`: {make_job_id(name), no method,
+/// path `name`, kind job}.
+request_info make_job_record(std::string_view name);
+
+/// The seed's `job_context` for plain callables: runs `f()` now, on this
+/// thread, in a fresh context whose `aiolocals::request` is
+/// make_job_record(name), and returns its result; the caller's context is
+/// untouched. For coroutines, `co_await aiolocals::job_context(name, job())`
+/// (aiolocals/asio.hpp). Cost: a context and an id.
+template <class F>
+requires std::is_invocable_v<F&&>
+decltype(auto) job_context(std::string_view name, F&& f) {
+  context job;
+  return job.run([&]() -> decltype(auto) {
+    request.set(make_job_record(name));
+    return std::invoke(std::forward<F>(f));
+  });
+}
 
 }  // namespace aiolocals

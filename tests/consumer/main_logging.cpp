@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 int main() {
-  aiolocals::spdlog::configure_logging();
+  aiolocals::configure_logging();
   aiolocals::scope scope;
-  aiolocals::request.set({aiolocals::beast::generate_request_id(), "GET", "/installed",
+  aiolocals::request.set({aiolocals::generate_request_id(), "GET", "/installed",
                           aiolocals::request_kind::request});
   spdlog::info("logged with the request id from an installed aiolocals");
-  return aiolocals::beast::is_safe_request_id(aiolocals::request.get().id) ? 0 : 1;
+  return aiolocals::is_safe_request_id(aiolocals::request.get().id) ? 0 : 1;
 }

@@ -142,9 +142,10 @@ extern constinit thread_local thread_state this_thread [[gnu::tls_model("initial
 // path of a read; further probes (a collision) take the loop.
 value_node* lookup_further(const slot_entry* entries, std::uint64_t mask, local_key id) noexcept;
 inline value_node* lookup(const slot_entry* entries, std::uint64_t mask, local_key id) noexcept {
-  const auto* entry = reinterpret_cast<const slot_entry*>(
-      reinterpret_cast<const char*>(entries) + (id.offset & mask));
-  if (entry->key == id.key) [[likely]] return entry->node;
+  const auto* entry = reinterpret_cast<const slot_entry*>(reinterpret_cast<const char*>(entries) +
+                                                          (id.offset & mask));
+  if (entry->key == id.key) [[likely]]
+    return entry->node;
   return entry->key == 0 ? nullptr : lookup_further(entries, mask, id);
 }
 inline std::uint64_t byte_mask(std::uint32_t capacity) noexcept {
@@ -215,7 +216,8 @@ inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
 [[noreturn]] void throw_entered_elsewhere();
 inline context_impl* enter(context_impl* impl) {
   context_impl* previous = nullptr;
-  if (!try_enter(impl, previous)) [[unlikely]] throw_entered_elsewhere();
+  if (!try_enter(impl, previous)) [[unlikely]]
+    throw_entered_elsewhere();
   return previous;
 }
 

@@ -1,19 +1,24 @@
-// The compiled part of aiolocals::beast: id validation and generation.
-#include "aiolocals/beast.hpp"
-
-#include <pthread.h>
-#include <sys/random.h>
+// SPDX-License-Identifier: BSL-1.0
+// The framework-neutral request-id rules: validation, generation from OS
+// entropy, choosing among a client's header values, diagnostics.
+#include "aiolocals/http/request_id.hpp"
 
 #include <array>
 #include <atomic>
-#include <boost/uuid/uuid.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <random>
 
-namespace aiolocals::beast {
+#include "aiolocals/log/escape.hpp"
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sys/random.h>
+#define AIOLOCALS_HAVE_GETRANDOM 1
+#endif
+
+namespace aiolocals {
 
 bool is_safe_request_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 128) return false;
@@ -29,16 +34,17 @@ namespace {
 
 // The operating system's CSPRNG, fetched 4 KiB at a time: ids stay
 // unpredictable (a client cannot guess, and pre-send, another request's id)
-// at one getrandom() per 256 ids instead of one per id, which is what
-// Boost.Uuid's random_generator costs in 1.81 (~420 ns; see bench_beast).
-// A forked child must not reuse the parent's unread bytes (both would hand
-// out the same ids): fork bumps a generation, and a buffer filled under an
-// older generation is refilled.
+// at one getrandom() per 256 ids instead of one per id (what Boost.Uuid's
+// random_generator costs; see docs/benchmarks.md). A forked child must not
+// reuse the parent's unread bytes (both would hand out the same ids): fork
+// bumps a generation, and a buffer filled under an older one is refilled.
 std::atomic<unsigned> fork_generation{0};
+#if defined(AIOLOCALS_HAVE_GETRANDOM)
 [[maybe_unused]] const bool fork_handler_installed = [] {
   pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
   return true;
 }();
+#endif
 
 class entropy_buffer {
  public:
@@ -55,44 +61,28 @@ class entropy_buffer {
  private:
   void refill() {
     std::size_t filled = 0;
+#if defined(AIOLOCALS_HAVE_GETRANDOM)
     while (filled < bytes_.size()) {
       const ssize_t got = getrandom(bytes_.data() + filled, bytes_.size() - filled, 0);
       if (got > 0) {
         filled += static_cast<std::size_t>(got);
       } else if (got < 0 && errno != EINTR) {
-        fill_from_random_device(filled);
-        break;
+        break;  // the rest from std::random_device
+      }
+    }
+#endif
+    if (filled < bytes_.size()) {
+      std::random_device device;
+      for (std::size_t i = filled; i < bytes_.size(); ++i) {
+        bytes_[i] = static_cast<unsigned char>(device());
       }
     }
     used_ = 0;
-  }
-  void fill_from_random_device(std::size_t from) {
-    std::random_device device;
-    for (std::size_t i = from; i < bytes_.size(); ++i) {
-      bytes_[i] = static_cast<unsigned char>(device());
-    }
   }
   std::array<unsigned char, 4096> bytes_{};
   std::size_t used_ = bytes_.size();  // empty: the first take refills
   unsigned generation_ = 0;
 };
-
-}  // namespace
-
-std::string generate_request_id() {
-  thread_local entropy_buffer entropy;
-  boost::uuids::uuid id;
-  entropy.take(id.data, sizeof id.data);
-  id.data[6] = static_cast<std::uint8_t>((id.data[6] & 0x0f) | 0x40);  // version 4
-  id.data[8] = static_cast<std::uint8_t>((id.data[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return boost::uuids::to_string(id);
-}
-
-std::string_view path_without_query(std::string_view target) noexcept {
-  return target.substr(0, target.find_first_of("?#"));
-}
-
-namespace {
 
 // Whatever a user's validator accepts or generator makes, the id is echoed
 // in a response header and printed in diagnostics: printable ASCII only
@@ -107,13 +97,32 @@ bool is_printable_ascii(std::string_view text) noexcept {
 
 }  // namespace
 
-std::string choose_request_id(const boost::beast::http::fields& headers,
+std::string generate_request_id() {
+  thread_local entropy_buffer entropy;
+  std::array<unsigned char, 16> bits;
+  entropy.take(bits.data(), bits.size());
+  bits[6] = static_cast<unsigned char>((bits[6] & 0x0f) | 0x40);  // version 4
+  bits[8] = static_cast<unsigned char>((bits[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string id;
+  id.reserve(36);
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
+    id.push_back(detail::hex_digits[bits[i] >> 4]);
+    id.push_back(detail::hex_digits[bits[i] & 0xf]);
+  }
+  return id;
+}
+
+std::string_view path_without_query(std::string_view target) noexcept {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+std::string choose_request_id(std::span<const std::string_view> header_values,
                               const tracking_options& options) {
-  auto [first, last] = headers.equal_range(options.header_name);
-  if (first != last) {
-    const std::string_view candidate = first->value();
+  if (!header_values.empty()) {
+    const std::string_view candidate = header_values.front();
     bool agree = true;
-    for (auto it = std::next(first); it != last; ++it) agree = agree && it->value() == candidate;
+    for (std::string_view value : header_values) agree = agree && value == candidate;
     if (agree && options.is_acceptable && options.is_acceptable(candidate) &&
         is_printable_ascii(candidate)) {
       return std::string(candidate);
@@ -124,6 +133,13 @@ std::string choose_request_id(const boost::beast::http::fields& headers,
     if (is_printable_ascii(generated)) return generated;
   }
   return generate_request_id();
+}
+
+request_info describe_request(std::string_view method, std::string_view target,
+                              std::span<const std::string_view> header_values,
+                              const tracking_options& options) {
+  return request_info{choose_request_id(header_values, options), std::string(method),
+                      std::string(path_without_query(target)), request_kind::request};
 }
 
 void tracking_options::report_to_stderr(std::exception_ptr error) {
@@ -149,4 +165,4 @@ void tracking_options::report_to_stderr(std::exception_ptr error) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-}  // namespace aiolocals::beast
+}  // namespace aiolocals

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: BSL-1.0
+// aiolocals/beast/track_requests.hpp - request tracking for Boost.Beast HTTP
+// servers: the seed's aiohttp middleware with X-Request-ID. Target
+// `aiolocals::beast` (header-only glue: the rules it applies are the
+// framework-neutral ones of aiolocals/http/request_id.hpp).
+//
+// Beast has no middleware chain, so the tracking wraps the handler your
+// session loop already calls:
+//
+//   auto handler = aiolocals::track_requests(
+//       [](http::request<http::string_body> req) -> asio::awaitable<
+//           http::response<http::string_body>> { ... });
+//   ...
+//   auto res = co_await handler(std::move(req));   // in the session loop
+//
+// For every request, the wrapper
+//  - takes the id from `X-Request-ID` (name configurable) only if it is safe
+//    (1-128 characters from [A-Za-z0-9._:-] by default, or your validator,
+//    and always printable ASCII), otherwise generates a fresh v4 UUID;
+//    rejected bytes are never kept;
+//  - fills `aiolocals::request` {id, method, path without the query string,
+//    kind request} in a fresh context and runs the handler on a
+//    `context_executor`, so every resumption of the handler, and everything
+//    it spawns with `aiolocals::co_spawn`, sees it;
+//  - echoes the id in the response's `X-Request-ID`, also on error
+//    responses, and when the handler throws (a 500, the exception reported
+//    once through `tracking_options::on_exception`).
+//
+// Cost per request: header validation (or one generated id), one context,
+// one co_spawn; figures in docs/benchmarks.md.
+// Thread-safety: a tracked handler may be called from any number of sessions
+// and threads at once; options are copied into it and only read.
+#pragma once
+
+#include <array>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aiolocals/asio/co_spawn.hpp"
+#include "aiolocals/http/request_id.hpp"
+#include "aiolocals/request.hpp"
+
+namespace aiolocals {
+
+/// `choose_request_id` (aiolocals/http/request_id.hpp) over every value of
+/// the `options.header_name` field of `headers`, in order. No allocation
+/// for up to four values.
+template <class Allocator>
+std::string choose_request_id(const boost::beast::http::basic_fields<Allocator>& headers,
+                              const tracking_options& options) {
+  auto [first, last] = headers.equal_range(options.header_name);
+  std::array<std::string_view, 4> few;
+  std::vector<std::string_view> many;
+  std::size_t count = 0;
+  for (auto it = first; it != last; ++it, ++count) {
+    if (count < few.size()) {
+      few[count] = it->value();
+    } else {
+      if (many.empty()) many.assign(few.begin(), few.end());
+      many.push_back(it->value());
+    }
+  }
+  if (!many.empty()) return choose_request_id(std::span<const std::string_view>(many), options);
+  return choose_request_id(std::span<const std::string_view>(few.data(), count), options);
+}
+
+/// The record `track_requests` stores for a request: {chosen id, method,
+/// path without query, kind request}.
+template <class Body, class Fields>
+request_info describe_request(const boost::beast::http::request<Body, Fields>& req,
+                              const tracking_options& options) {
+  return request_info{choose_request_id(req, options), std::string(req.method_string()),
+                      std::string(path_without_query(req.target())), request_kind::request};
+}
+
+/// RAII form for synchronous handlers (or your own coroutine plumbing):
+/// chooses the id and makes a fresh context holding the request's record
+/// current on this thread until the scope ends; `stamp(res)` puts the id in
+/// a response. For coroutine handlers prefer `track_requests`, which also
+/// keeps the context across every resumption.
+/// @code
+/// aiolocals::request_scope scope(req);
+/// auto res = handle_synchronously(req);   // logs carry the id
+/// scope.stamp(res);
+/// @endcode
+/// Not copyable or movable; destroy it on the thread that made it, and do
+/// not hold it across co_await (as for `aiolocals::scope`, the adapter then
+/// throws context_error at the suspension; use `track_requests`).
+class request_scope {
+ public:
+  template <class Body, class Fields>
+  explicit request_scope(const boost::beast::http::request<Body, Fields>& req,
+                         tracking_options options = {})
+      : options_(std::move(options)), info_(describe_request(req, options_)) {
+    request.set(info_);
+  }
+  request_scope(const request_scope&) = delete;
+  request_scope& operator=(const request_scope&) = delete;
+
+  /// The record of this request (its id is safe to log).
+  const request_info& info() const noexcept { return info_; }
+  /// Sets the id header on `res` (any Beast response or fields).
+  template <class Message>
+  void stamp(Message& res) const {
+    res.set(options_.header_name, info_.id);
+  }
+
+ private:
+  tracking_options options_;
+  request_info info_;
+  scope scope_;  // a fresh context, entered before `request.set` above
+};
+
+namespace detail {
+
+template <class Handler>
+class tracked_handler {
+ public:
+  tracked_handler(Handler handler, tracking_options options)
+      : handler_(std::move(handler)), options_(std::move(options)) {}
+
+  template <class Body, class Fields>
+  auto operator()(boost::beast::http::request<Body, Fields> req) const
+      -> std::invoke_result_t<const Handler&, boost::beast::http::request<Body, Fields>> {
+    using awaitable_type =
+        std::invoke_result_t<const Handler&, boost::beast::http::request<Body, Fields>>;
+    using response_type = typename awaitable_type::value_type;
+    using executor_type = typename awaitable_type::executor_type;
+
+    request_info info = describe_request(req, options_);
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    context request_context;
+    request_context.run([&] { request.set(info); });
+
+    executor_type ex = co_await boost::asio::this_coro::executor;
+    std::exception_ptr error;
+    response_type res;
+    try {
+      res = co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
+                                           handler_(std::move(req)),
+                                           boost::asio::use_awaitable_t<executor_type>{});
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (error) {
+      if (options_.on_exception) {
+        request_context.run([&] { options_.on_exception(error); });
+      }
+      res = response_type{};
+      res.result(boost::beast::http::status::internal_server_error);
+      res.version(version);
+      res.keep_alive(keep_alive);
+      res.body() = {};
+      if constexpr (requires { res.body() = "internal server error\n"; }) {
+        res.body() = "internal server error\n";
+      }
+      res.prepare_payload();
+    }
+    res.set(options_.header_name, info.id);
+    co_return res;
+  }
+
+ private:
+  Handler handler_;
+  tracking_options options_;
+};
+
+}  // namespace detail
+
+/// Wraps `handler` (a callable taking an `http::request<Body, Fields>` by
+/// value and returning `asio::awaitable<http::response<...>>`) so that each
+/// call is tracked as described in the file comment. The result is called
+/// the same way and is copyable if `handler` is; it must outlive every call
+/// it makes (keep it beside the acceptor, as the demo does).
+/// @code
+/// auto tracked = aiolocals::track_requests(handle);
+/// auto res = co_await tracked(std::move(req));
+/// @endcode
+template <class Handler>
+detail::tracked_handler<std::decay_t<Handler>> track_requests(Handler&& handler,
+                                                              tracking_options options = {}) {
+  return {std::forward<Handler>(handler), std::move(options)};
+}
+
+}  // namespace aiolocals

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: BSL-1.0
+// aiolocals/detail/asio_adapter.hpp - internals of the Asio adapter: the
+// function wrapper that enters a context, the registry that recognises our
+// adapters inside an any_io_executor, and the root-write probe. Not public.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associator.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/detail/thread_context.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "aiolocals/context.hpp"
+
+namespace aiolocals {
+template <class Executor>
+class context_executor;
+
+namespace detail {
+
+// What the adapter hands to its inner executor: the user's function plus the
+// context to run it in, entered only when the function really runs (perhaps
+// later, on another thread).
+template <class Function, class Executor>
+class context_entering_function {
+ public:
+  template <class F, class Inner>
+  context_entering_function(F&& function, context&& ctx, Inner&& inner)
+      : function_(std::forward<F>(function)),
+        context_(std::move(ctx)),
+        inner_(std::forward<Inner>(inner)) {}
+
+  void operator()() {
+    context_impl* impl = context_access::impl(context_);
+    context_impl* previous = nullptr;
+    if (!try_enter(impl, previous)) {
+      // Another thread is running this context now. Run after it, not
+      // beside it: re-post rather than block this thread or throw.
+      boost::asio::execution::execute(
+          boost::asio::prefer(inner_, boost::asio::execution::blocking.never), std::move(*this));
+      return;
+    }
+    scope* const mark = this_thread.innermost;
+    try {
+      std::move(function_)();
+    } catch (...) {
+      finish(impl, previous, mark);
+      throw;
+    }
+    if (finish(impl, previous, mark)) throw_scope_left_open();
+  }
+
+ private:
+  // Leaves the context; true if the function returned with a scope still
+  // open (held across co_await), which is closed and reported.
+  static bool finish(context_impl* impl, context_impl* previous, scope* mark) noexcept {
+    const bool scope_left_open = this_thread.innermost != mark;
+    if (scope_left_open) abandon_scopes(mark);
+    leave(impl, previous);
+    return scope_left_open;
+  }
+
+  Function function_;
+  context context_;
+  Executor inner_;
+};
+
+// Properties the adapter forwards: all but blocking.always (see require).
+template <class Property>
+concept forwardable =
+    !std::is_convertible_v<Property, boost::asio::execution::blocking_t::always_t>;
+
+// How an adapter of ours is recognised inside an any_io_executor whatever
+// it wraps: each context_executor<E> type adds one entry (when its first
+// object is made) saying how to re-wrap its inner executor with another
+// context. Entries are only added (lock-free push), never removed.
+struct peeler {
+  const std::type_info* type;
+  boost::asio::any_io_executor (*rewrap)(const boost::asio::any_io_executor&, context&&);
+  peeler* next;
+};
+inline constinit std::atomic<peeler*> peelers{nullptr};
+
+template <class Adapter>
+bool register_peeler() {
+  if constexpr (std::is_convertible_v<Adapter, boost::asio::any_io_executor>) {
+    static peeler entry{&typeid(Adapter),
+                        [](const boost::asio::any_io_executor& ex, context&& ctx) {
+                          const Adapter* adapter = ex.template target<Adapter>();
+                          return boost::asio::any_io_executor(
+                              Adapter(adapter->get_inner_executor(), std::move(ctx)));
+                        },
+                        nullptr};
+    entry.next = peelers.load(std::memory_order_relaxed);
+    while (!peelers.compare_exchange_weak(entry.next, &entry, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+    }
+  }
+  return true;
+}
+
+// The inner executor of `ex` wrapped with `ctx` if `ex` holds an adapter of
+// ours, else nothing.
+inline std::optional<boost::asio::any_io_executor> peel(const boost::asio::any_io_executor& ex,
+                                                        context& ctx) {
+  const std::type_info& type = ex.target_type();
+  for (peeler* p = peelers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    if (*p->type == type) return p->rewrap(ex, std::move(ctx));
+  }
+  return std::nullopt;
+}
+
+// The integration's answer to "is this thread running an Asio handler?"
+// (true inside io_context::run and on thread_pool threads), given to the
+// core's root-write check once, at start-up, by every program that
+// includes this header.
+inline bool thread_runs_asio_handlers() noexcept {
+  return boost::asio::detail::thread_context::top_of_thread_call_stack() != nullptr;
+}
+inline const bool asio_handler_probe_installed =
+    (install_handler_probe(&thread_runs_asio_handlers), true);
+
+}  // namespace detail
+}  // namespace aiolocals

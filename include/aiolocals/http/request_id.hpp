@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: BSL-1.0
+// aiolocals/http/request_id.hpp - the rules for HTTP request ids, whatever
+// the HTTP framework: which client id to keep, how to make one, what to log
+// of a request target. Framework-neutral: standard library only; the Beast
+// glue (aiolocals/beast.hpp) and any other framework's call these.
+//
+//   std::vector<std::string_view> ids = ...;   // every X-Request-ID value, in order
+//   std::string id = aiolocals::choose_request_id(ids, options);
+//   aiolocals::request_info info =
+//       aiolocals::describe_request(method, target, ids, options);
+//
+// Costs: see docs/benchmarks.md (choosing a client id, generating one).
+// Thread-safety: every function is thread-safe; `tracking_options` is
+// copied into what uses it and only read.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "aiolocals/request.hpp"
+
+namespace aiolocals {
+
+/// True if `id` is 1-128 characters, each from [A-Za-z0-9._:-]: the default
+/// rule for accepting a client's request id. O(length), noexcept.
+bool is_safe_request_id(std::string_view id) noexcept;
+
+/// A fresh request id: a random (v4) UUID in its 36-character lowercase
+/// text form. Its 122 random bits come from the OS CSPRNG (getrandom on
+/// Linux, std::random_device elsewhere), fetched 4 KiB per thread at a time
+/// and refetched in a forked child, so ids are unpredictable and unique.
+std::string generate_request_id();
+
+/// The part of a request-target before any '?' or '#': the query string
+/// often carries secrets and is never logged.
+std::string_view path_without_query(std::string_view target) noexcept;
+
+/// How requests are tracked. Copied into what uses it.
+struct tracking_options {
+  /// The header the id is read from and echoed in.
+  std::string header_name = "X-Request-ID";
+  /// Decides whether a client's id is kept. Must be thread-safe.
+  std::function<bool(std::string_view)> is_acceptable = is_safe_request_id;
+  /// Makes an id when the client's is missing or rejected. Thread-safe.
+  std::function<std::string()> generate = generate_request_id;
+  /// Called once, inside the request's context, when the handler throws;
+  /// the client gets a 500 that carries the id. Default: one line on
+  /// stderr with the id, method, path and `what()`, each escaped as the
+  /// log flags escape them.
+  std::function<void(std::exception_ptr)> on_exception = report_to_stderr;
+
+  static void report_to_stderr(std::exception_ptr error);
+};
+
+/// The id for a request whose `options.header_name` header had the values
+/// `header_values` (empty: absent): the client's if there is exactly one
+/// distinct value and it is acceptable; otherwise a generated one.
+/// Duplicates that agree count as one; duplicates that disagree are
+/// rejected. Whatever `options.is_acceptable` accepts or `options.generate`
+/// makes, an id that is not printable ASCII (a CR, LF, NUL, any control
+/// byte, a byte >= 0x7f) is replaced by `generate_request_id()`: it is
+/// echoed in a response header.
+std::string choose_request_id(std::span<const std::string_view> header_values,
+                              const tracking_options& options);
+
+/// The record request tracking stores: {chosen id, method, path without
+/// the query, kind request}.
+request_info describe_request(std::string_view method, std::string_view target,
+                              std::span<const std::string_view> header_values,
+                              const tracking_options& options);
+
+}  // namespace aiolocals

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Asio adapter's costs, each beside its baseline in the same run:
 // posting no-op handlers (bare io_context executor, context_executor,
 // strand), a coroutine's co_await round trips, and co_spawn.

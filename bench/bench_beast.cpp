@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Request tracking's cost per request, in process (no sockets): choosing or
 // generating the id, and the tracked handler against the bare handler.
 #include <boost/asio/co_spawn.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Core costs: local<T>::get() against a plain thread_local read (throughput
 // and chained latency), copy() with 1 and 64 locals set, set(), and entering
 // and leaving a context.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One log line with the request id and path flags against the same line
 // without them, through a sink that really formats (spdlog's null_sink never
 // formats: shared BENCHMARKING.md, trap 1), and against Boost.Log carrying

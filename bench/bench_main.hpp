@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Shared main for the benchmarks: starts and joins one thread first, so that
 // libstdc++ uses real atomics for reference counts as a server would (see
 // shared BENCHMARKING.md, trap 4).

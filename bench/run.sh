@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
 # Runs every benchmark with its baseline in the same binary (bench_core_static:
 # the core benchmarks against a static build, to compare with the shared one), 10 repetitions
 # in random interleaved order (so drift hits both sides alike), and prints

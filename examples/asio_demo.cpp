@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Task-local values following coroutines across the threads of one
 // io_context. Run: build/default/examples/asio_demo
 //

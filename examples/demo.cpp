@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The aiolocals demo service: a Boost.Beast HTTP server on 127.0.0.1 whose
 // every log line carries the id and path of the request that wrote it.
 //
@@ -161,7 +162,7 @@ asio::awaitable<void> burst(asio::io_context& io, tcp::acceptor& acceptor,
   };
   for (int number = 0; number < 8; ++number) track(client(server, number, result));
   for (const auto& [raw, what] : hostile) track(hostile_client(server, raw, what, result));
-  auto [ignored] = co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled: all done
   stopping = true;  // the job ends after its current pause
   acceptor.close();
 }

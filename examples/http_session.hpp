@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A minimal Beast HTTP/1.1 server loop and client call, shared by the demo
 // and the end-to-end test. Your own session loop stays yours: the only
 // aiolocals-specific line is that `handler` is a tracked one

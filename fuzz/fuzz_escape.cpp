@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target: escaping a request's path and method for a log line,
 // and cutting the query off a request target.
 // Invariants: the output holds printable ASCII only, never a raw control

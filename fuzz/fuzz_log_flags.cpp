@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target: the %q %U %W flags formatting a request record made of
 // fuzzed bytes, with and without padding, sync and through the backtrace
 // path. Input: a selector byte, then id, method and path separated by '\n'.

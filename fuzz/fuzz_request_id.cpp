@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target: choosing the request id from a client's header values.
 // Input: a flags byte, then header values separated by '\n' (each becomes
 // one X-Request-ID field, as duplicate headers would).

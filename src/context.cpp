@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The compiled half of the core: tables, contexts, entering and leaving, and
 // the misuse checks.
 #include "aiolocals/context.hpp"

@@ -28,9 +28,13 @@ struct async_pool::message : ::spdlog::details::log_msg_buffer {
   std::shared_ptr<async_logger> logger;
   std::optional<context> snapshot;  // optional: no allocation when queued empty
   message() = default;
-  message(message_kind k, std::shared_ptr<async_logger> l, const ::spdlog::details::log_msg& m,
-          std::optional<context> s)
-      : log_msg_buffer(m), kind(k), logger(std::move(l)), snapshot(std::move(s)) {}
+  message(message_kind k, std::shared_ptr<async_logger> l, const ::spdlog::details::log_msg& m)
+      : log_msg_buffer(m), kind(k), logger(std::move(l)) {}
+  message(std::shared_ptr<async_logger> l, const ::spdlog::details::log_msg& m, context s)
+      : log_msg_buffer(m),
+        kind(message_kind::log),
+        logger(std::move(l)),
+        snapshot(std::in_place, std::move(s)) {}
   message(message&&) = default;
   message& operator=(message&&) = default;
 };
@@ -431,11 +435,10 @@ void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
   try {
     if (is_backtrace_replay(msg)) {
       pool_->post(async_pool::message(async_pool::message_kind::log_without_context,
-                                      shared_from_this(), msg, std::nullopt),
+                                      shared_from_this(), msg),
                   policy_);
     } else {
-      pool_->post(async_pool::message(async_pool::message_kind::log, shared_from_this(), msg,
-                                      context::current().copy()),
+      pool_->post(async_pool::message(shared_from_this(), msg, context::current().copy()),
                   policy_);
     }
   } catch (const std::exception& e) {
@@ -448,8 +451,7 @@ void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
 void async_logger::flush_() {
   try {
     ::spdlog::details::log_msg empty;
-    pool_->post(async_pool::message(async_pool::message_kind::flush, shared_from_this(), empty,
-                                    std::nullopt),
+    pool_->post(async_pool::message(async_pool::message_kind::flush, shared_from_this(), empty),
                 policy_);
   } catch (const std::exception& e) {
     err_handler_(e.what());

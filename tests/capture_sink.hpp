@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A sink that really formats each message (with the logger's formatter) and
 // keeps the lines, for tests that check what a log line says.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runs `demo --serve 0` as a newcomer would (README walkthrough): waits for
 // "serving on http://127.0.0.1:PORT", sends one request with an id and one
 // without, checks the responses and the log lines, sends SIGTERM and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Compiles only while the include graph stays layered: the core pulls in no
 // Boost and no spdlog, and asio.hpp pulls in neither Beast nor spdlog/fmt.
 // (Every Beast header includes boost/beast/core/detail/config.hpp; every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Messages queued on an aiolocals async logger are all written by the time
 // spdlog::shutdown() returns, and by a normal exit (no shutdown call). On
 // main before the fix, shutdown() returned with 41,807 of 50,000 written.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for aiolocals/asio.hpp: every resumption of a task sees its own
 // context, on a multi-threaded io_context, whatever it awaited.
 #include <gtest/gtest.h>

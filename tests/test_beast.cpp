@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for aiolocals/beast.hpp: id validation and generation, the tracked
 // handler, and an end-to-end run over loopback with sync and async loggers.
 #include <gtest/gtest.h>

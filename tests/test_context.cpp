@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for aiolocals/context.hpp: copies, run, scope, bind, threads and
 // double-entry detection.
 #include <gtest/gtest.h>

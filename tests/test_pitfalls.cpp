@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for the ways off the paved road (README "Pitfalls"): each ends in a
 // correct result or a clear, early error, never a wrong value or a crash.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Tests for aiolocals/spdlog.hpp: the flags, configure_logging, and async
 // loggers that log the caller's id.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
 # Installs what aiolocals needs to build, test and run its demo on Debian 12.
 # Usage: tools/install-deps.sh [--bench | --fuzz]   (--bench adds Boost.Log,
 # which only the logging benchmark's baseline uses; --fuzz adds clang-16 and

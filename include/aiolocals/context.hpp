@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // aiolocals/context.hpp - the values of every task-local, as one handle.
 //
 // A `context` is what Python's `contextvars.Context` is: a mapping from each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // aiolocals/local.hpp - a typed task-local variable (Python's ContextVar).
 //
 // Declare one per piece of state, usually at namespace scope:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <aiolocals/beast.hpp>
 #include <aiolocals/spdlog.hpp>
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Loads the plugin given on the command line with dlopen (RTLD_LOCAL, as
 // plugin hosts do) and checks that both sides share one set of contexts:
 // the plugin reads the host's values, the host reads the plugin's writes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A plugin, loaded with dlopen by host.cpp: reads the host's values and
 // writes values the host must see.
 #include <thread>

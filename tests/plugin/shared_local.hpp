@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A local defined by the host program and used by the plugin it loads.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // aiolocals/asio/awaitable_operators.hpp - `||` and `&&` on awaitables, with
 // each branch in its own copy of the caller's context (asyncio.gather's
 // semantics). Target `aiolocals::asio`.

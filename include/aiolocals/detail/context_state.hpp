@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // aiolocals/detail/context_state.hpp - internals of the core: value nodes,
 // slot tables, the per-thread state and entering/leaving a context. Not part
 // of the public API; included by aiolocals/context.hpp so that the operations

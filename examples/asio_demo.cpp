@@ -23,9 +23,12 @@
 #include "aiolocals/asio.hpp"
 #include "aiolocals/local.hpp"
 #include "aiolocals/request.hpp"
+#include "pause.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+using example::pause;
 
 namespace {
 
@@ -47,11 +50,6 @@ void expect(bool held, const char* what) {
   if (held) return;
   ++surprises;
   std::printf("UNEXPECTED: %s\n", what);
-}
-
-asio::awaitable<void> pause(std::chrono::milliseconds delay) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  co_await timer.async_wait(asio::use_awaitable);
 }
 
 asio::awaitable<void> child() {

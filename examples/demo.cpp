@@ -29,17 +29,13 @@
 #include <vector>
 
 #include "aiolocals/spdlog.hpp"
-#include "http_session.hpp"
+#include "http_session.hpp"  // tests/support: a minimal Beast session loop and client
+#include "pause.hpp"
 
 using namespace example;
 using namespace std::chrono_literals;
 
 namespace {
-
-asio::awaitable<void> pause(std::chrono::milliseconds delay) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  co_await timer.async_wait(asio::use_awaitable);
-}
 
 asio::awaitable<int> look_up_stock() {
   spdlog::info("sub-coroutine: looking up stock");  // same request id, no id passed

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <aiolocals/local.hpp>
-
 #include <string>
 
 aiolocals::local<std::string> user{"user"};

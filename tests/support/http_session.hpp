@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // A minimal Beast HTTP/1.1 server loop and client call, shared by the demo
-// and the end-to-end test. Your own session loop stays yours: the only
+// and the end-to-end test (the demo is a test too). Your own session loop stays yours: the only
 // aiolocals-specific line is that `handler` is a tracked one
 // (aiolocals::track_requests).
 #pragma once

@@ -190,10 +190,12 @@ TEST(Local, MoveOnlyValuesWork) {
 TEST(Local, LocalsMadeAtRunTimeCostNothingWhereTheyAreNotSet) {
   {
     std::vector<std::unique_ptr<aiolocals::local<int>>> gone;
-    for (int i = 0; i < 100000; ++i) gone.push_back(std::make_unique<aiolocals::local<int>>("gone"));
+    for (int i = 0; i < 100000; ++i)
+      gone.push_back(std::make_unique<aiolocals::local<int>>("gone"));
   }
   std::vector<std::unique_ptr<aiolocals::local<int>>> unset;
-  for (int i = 0; i < 100000; ++i) unset.push_back(std::make_unique<aiolocals::local<int>>("unset"));
+  for (int i = 0; i < 100000; ++i)
+    unset.push_back(std::make_unique<aiolocals::local<int>>("unset"));
   aiolocals::local<int> measured{"measured"};  // made last: the newest key
   aiolocals::scope fresh;
   measured.set(1);

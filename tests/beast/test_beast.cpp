@@ -3,8 +3,6 @@
 // handler, and an end-to-end run over loopback with sync and async loggers.
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -20,10 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include "../examples/http_session.hpp"
 #include "aiolocals/beast.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
+#include "http_session.hpp"
 
 namespace {
 
@@ -44,36 +42,6 @@ TEST(RequestId, SafeIdsAreKept) {
     req.set("X-Request-ID", id);
     EXPECT_EQ(aiolocals::choose_request_id(req, {}), id);
   }
-}
-
-TEST(RequestId, HostileOrMissingIdsGetAFreshIdNeverTheirBytes) {
-  const std::vector<std::string> hostile = {
-      "",                           // empty
-      std::string(129, 'x'),        // too long
-      std::string(4096, 'A'),       // far too long
-      "abc\r\nX-Forged: 1",         // CR/LF
-      "line\nINFO forged entry",    // LF
-      "tab\there",                  // control character
-      std::string("nul\0byte", 8),  // NUL
-      "\x1b[31mred",                // terminal escape
-      "caf\xc3\xa9",                // non-ASCII
-      "has space",                  // space
-      "semi;colon",                 // outside the alphabet
-  };
-  std::set<std::string> generated;
-  for (const auto& id : hostile) {
-    auto req = make_request();
-    req.set("X-Request-ID", id);
-    const std::string chosen = aiolocals::choose_request_id(req, {});
-    EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
-    if (!id.empty()) {
-      EXPECT_EQ(chosen.find(id), std::string::npos);
-    }
-    generated.insert(chosen);
-  }
-  auto missing = make_request();
-  EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(missing, {}), uuid_v4));
-  EXPECT_EQ(generated.size(), hostile.size());  // every one fresh
 }
 
 TEST(RequestId, DuplicateHeadersMustAgree) {
@@ -98,91 +66,21 @@ TEST(RequestId, HeaderNameIsCaseInsensitiveAndConfigurable) {
   EXPECT_EQ(aiolocals::choose_request_id(req, options), "corr-1");
 }
 
-TEST(RequestId, CustomValidatorAndGenerator) {
-  aiolocals::tracking_options options;
-  options.is_acceptable = [](std::string_view id) { return id.starts_with("ok-"); };
-  options.generate = [] { return std::string("generated"); };
-  auto req = make_request();
-  req.set("X-Request-ID", "ok-1");
-  EXPECT_EQ(aiolocals::choose_request_id(req, options), "ok-1");
-  req.set("X-Request-ID", "bad-1");
-  EXPECT_EQ(aiolocals::choose_request_id(req, options), "generated");
-}
-
-// On main before the fix: a permissive validator let raw CR, LF, ESC, NUL
-// and 0xFF through into the echoed header and the stderr report.
-TEST(RequestId, WhateverAValidatorAcceptsTheIdIsPrintableAscii) {
-  aiolocals::tracking_options options;
-  options.is_acceptable = [](std::string_view) { return true; };
-  for (const std::string& hostile :
-       {std::string("a\r\nSet-Cookie: x"), std::string("a\x1b[31m"), std::string("a\0b", 3),
-        std::string("\xff"), std::string("tab\there"), std::string("del\x7f")}) {
-    auto req = make_request();
-    req.set("X-Request-ID", hostile);
-    const std::string chosen = aiolocals::choose_request_id(req, options);
-    EXPECT_TRUE(std::regex_match(chosen, uuid_v4)) << chosen;
-  }
-  options.generate = [] { return std::string("gen\r\n"); };  // a careless generator too
-  auto req = make_request();
-  req.set("X-Request-ID", "bad\n");
-  EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(req, options), uuid_v4));
-  req.set("X-Request-ID", "fine id with spaces");  // printable: the validator decides
-  EXPECT_EQ(aiolocals::choose_request_id(req, options), "fine id with spaces");
-}
-
-TEST(TrackRequests, TheStderrReportEscapesIdMethodAndPath) {
-  aiolocals::scope fresh;
-  aiolocals::request.set(
-      {"id\n\x1b", "GE\rT", std::string("/p\xff\0", 4), aiolocals::request_kind::request});
-  testing::internal::CaptureStderr();
-  aiolocals::tracking_options::report_to_stderr(
-      std::make_exception_ptr(std::runtime_error("what\nnext")));
-  const std::string report = testing::internal::GetCapturedStderr();
-  EXPECT_EQ(report,
-            "aiolocals: unhandled exception in request id\\x0a\\x1b GE\\x0dT "
-            "/p\\xff\\x00: what\\x0anext\n");
-}
-
-TEST(RequestId, GeneratedIdsAreUniqueUuids) {
-  std::set<std::string> ids;
-  int well_formed = 0;
-  for (int i = 0; i < 10000; ++i) {
-    std::string id = aiolocals::generate_request_id();
-    well_formed += std::regex_match(id, uuid_v4);
-    ids.insert(std::move(id));
-  }
-  EXPECT_EQ(ids.size(), 10000u);
-  EXPECT_EQ(well_formed, 10000);
-}
-
-TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {
-  (void)aiolocals::generate_request_id();  // the parent's buffer is now full
-  int pipe_ends[2];
-  ASSERT_EQ(pipe(pipe_ends), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string id = aiolocals::generate_request_id();
-    (void)!write(pipe_ends[1], id.data(), id.size());
-    _exit(0);
-  }
-  char buffer[36] = {};
-  ASSERT_EQ(read(pipe_ends[0], buffer, sizeof buffer), 36);
-  int status = 0;
-  waitpid(child, &status, 0);
-  close(pipe_ends[0]);
-  close(pipe_ends[1]);
-  EXPECT_NE(std::string(buffer, 36), aiolocals::generate_request_id());
-}
-
-TEST(RequestPath, QueryAndFragmentAreDropped) {
-  using aiolocals::path_without_query;
-  EXPECT_EQ(path_without_query("/a/b?token=secret"), "/a/b");
-  EXPECT_EQ(path_without_query("/a#frag"), "/a");
-  EXPECT_EQ(path_without_query("/plain"), "/plain");
-  EXPECT_EQ(path_without_query("?only"), "");
+TEST(RequestId, ABeastRequestIsDescribedWithoutItsQuery) {
   auto req = make_request("/login?password=hunter2");
-  EXPECT_EQ(aiolocals::describe_request(req, {}).path, "/login");
+  req.set("X-Request-ID", "b-1");
+  const aiolocals::request_info info = aiolocals::describe_request(req, {});
+  EXPECT_EQ(info.path, "/login");
+  EXPECT_EQ(info.id, "b-1");
+  EXPECT_EQ(info.method, "GET");
+}
+
+TEST(RequestId, MoreThanFourDuplicateHeadersAreAllCompared) {
+  auto req = make_request();
+  for (int i = 0; i < 6; ++i) req.insert("X-Request-ID", "same");
+  EXPECT_EQ(aiolocals::choose_request_id(req, {}), "same");
+  req.insert("X-Request-ID", "different");
+  EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(req, {}), uuid_v4));
 }
 
 TEST(RequestScope, TracksASynchronousHandler) {
@@ -317,8 +215,7 @@ TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   auto sync_logger = std::make_shared<spdlog::logger>("e2e-sync", sync_sink);
   sync_logger->set_formatter(aiolocals::make_formatter("%U#%q %v"));
   auto pool = std::make_shared<aiolocals::async_pool>(8192, 1);
-  auto async_logger =
-      aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
+  auto async_logger = aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
 
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     co_await asio::post(asio::use_awaitable);  // every line below is after a resumption

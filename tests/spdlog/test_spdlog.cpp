@@ -230,8 +230,8 @@ TEST(Backtrace, ASyncLoggersReplayedLinesNeverCarryTheDumpersId) {
 
 TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
   backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
-    return aiolocals::make_async_logger("backtrace-async", {sink},
-                                                aiolocals::default_log_pool(), "%q %v");
+    return aiolocals::make_async_logger("backtrace-async", {sink}, aiolocals::default_log_pool(),
+                                        "%q %v");
   });
   spdlog::drop("backtrace-async");
 }
@@ -240,8 +240,8 @@ TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
 // natural temporary pool 0 of 10 messages were delivered.
 TEST(AsyncLogger, ATemporaryPoolOrTheDefaultPoolDeliversEveryMessage) {
   auto sink = std::make_shared<capture_sink>();
-  auto temporary = aiolocals::make_async_logger(
-      "temporary-pool", {sink}, std::make_shared<aiolocals::async_pool>(), "%v");
+  auto temporary = aiolocals::make_async_logger("temporary-pool", {sink},
+                                                std::make_shared<aiolocals::async_pool>(), "%v");
   auto shared = aiolocals::make_async_logger("default-pool", {sink}, {}, "%v");
   for (int i = 0; i < 10; ++i) temporary->info("t{}", i);
   for (int i = 0; i < 10; ++i) shared->info("d{}", i);
@@ -300,8 +300,7 @@ TEST(AsyncLogger, InterleavedRequestsOnTwoThreadsEachLogTheirOwnId) {
     auto pool = std::make_shared<aiolocals::async_pool>(1024, 1);
     auto logger = aiolocals::make_async_logger("interleaved", {sink}, pool, "%q %v");
     asio::io_context io(2);
-    auto handle =
-        [](int n, std::shared_ptr<aiolocals::async_logger> log) -> asio::awaitable<void> {
+    auto handle = [](int n, std::shared_ptr<aiolocals::async_logger> log) -> asio::awaitable<void> {
       aiolocals::request.set(
           {"req-" + std::to_string(n), "GET", "/", aiolocals::request_kind::request});
       for (int step = 0; step < 3; ++step) {

@@ -88,8 +88,9 @@ class context {
 
   /// Runs `f(args...)` with this context current on the calling thread and
   /// restores the previous context on return and on exception. Writes made
-  /// by `f` stay in this context. Cost: ~13 ns around the call (a
-  /// compare-exchange to enter, a release store to leave), no allocation.
+  /// by `f` stay in this context. Cost around the call: a compare-exchange
+  /// to enter, a release store to leave, no allocation (figures in
+  /// docs/benchmarks.md).
   /// Throws context_error if another thread has this context entered.
   template <class F, class... Args>
   decltype(auto) run(F&& f, Args&&... args);
@@ -133,7 +134,8 @@ class context {
 /// with a scope open on a `context_executor` makes the adapter throw
 /// `context_error` at that suspension; a guard destroyed out of order or on
 /// another thread prints what happened and calls std::terminate.
-/// Cost: enter and leave (~13 ns), no allocation. Not copyable or movable.
+/// Cost: enter and leave (docs/benchmarks.md), no allocation. Not copyable
+/// or movable.
 class scope {
  public:
   /// Enters a fresh empty context.

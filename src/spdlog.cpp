@@ -431,33 +431,37 @@ std::shared_ptr<::spdlog::logger> async_logger::clone(std::string new_name) {
   return cloned;
 }
 
-void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
+// Runs `step`; what it throws goes to the logger's error handler, as
+// spdlog's own loggers do: a log call never throws.
+template <class Step>
+void async_logger::reporting_errors(const char* where, Step&& step) noexcept {
   try {
+    step();
+  } catch (const std::exception& e) {
+    err_handler_(e.what());
+  } catch (...) {
+    err_handler_(std::string("unknown exception ") + where);
+  }
+}
+
+void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
+  reporting_errors("while queuing an aiolocals async log message", [&] {
     if (is_backtrace_replay(msg)) {
       pool_->post(async_pool::message(async_pool::message_kind::log_without_context,
                                       shared_from_this(), msg),
                   policy_);
     } else {
-      pool_->post(async_pool::message(shared_from_this(), msg, context::current().copy()),
-                  policy_);
+      pool_->post(async_pool::message(shared_from_this(), msg, context::current().copy()), policy_);
     }
-  } catch (const std::exception& e) {
-    err_handler_(e.what());
-  } catch (...) {
-    err_handler_("unknown exception while queuing an aiolocals async log message");
-  }
+  });
 }
 
 void async_logger::flush_() {
-  try {
+  reporting_errors("while queuing an aiolocals async flush", [&] {
     ::spdlog::details::log_msg empty;
     pool_->post(async_pool::message(async_pool::message_kind::flush, shared_from_this(), empty),
                 policy_);
-  } catch (const std::exception& e) {
-    err_handler_(e.what());
-  } catch (...) {
-    err_handler_("unknown exception while queuing an aiolocals async flush");
-  }
+  });
 }
 
 void async_logger::wait_until_written() {
@@ -467,13 +471,8 @@ void async_logger::wait_until_written() {
 
 void async_logger::write_to_sinks(const ::spdlog::details::log_msg& msg) {
   for (auto& sink : sinks_) {
-    if (!sink->should_log(msg.level)) continue;
-    try {
-      sink->log(msg);
-    } catch (const std::exception& e) {
-      err_handler_(e.what());
-    } catch (...) {
-      err_handler_("unknown exception in an aiolocals async logger's sink");
+    if (sink->should_log(msg.level)) {
+      reporting_errors("in an aiolocals async logger's sink", [&] { sink->log(msg); });
     }
   }
   if (should_flush_(msg)) flush_sinks();
@@ -481,13 +480,7 @@ void async_logger::write_to_sinks(const ::spdlog::details::log_msg& msg) {
 
 void async_logger::flush_sinks() {
   for (auto& sink : sinks_) {
-    try {
-      sink->flush();
-    } catch (const std::exception& e) {
-      err_handler_(e.what());
-    } catch (...) {
-      err_handler_("unknown exception in an aiolocals async logger's flush");
-    }
+    reporting_errors("in an aiolocals async logger's flush", [&] { sink->flush(); });
   }
 }
 

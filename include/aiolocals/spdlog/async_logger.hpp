@@ -98,6 +98,8 @@ class async_logger final : public ::spdlog::logger,
   friend class async_pool;
   void write_to_sinks(const ::spdlog::details::log_msg& msg);
   void flush_sinks();
+  template <class Step>
+  void reporting_errors(const char* where, Step&& step) noexcept;
 
   std::shared_ptr<async_pool> pool_;
   ::spdlog::async_overflow_policy policy_;

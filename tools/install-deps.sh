@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: BSL-1.0
 # Installs what aiolocals needs to build, test and run its demo on Debian 12.
 # Usage: tools/install-deps.sh [--bench | --fuzz]   (--bench adds Boost.Log,
-# which only the logging benchmark's baseline uses; --fuzz adds clang-16 and
-# libFuzzer for the fuzz preset). Uses sudo when not run as root.
+# which only the logging benchmark's baseline uses, and wrk for bench/e2e;
+# --fuzz adds clang-16 and libFuzzer for the fuzz preset). Uses sudo when
+# not run as root.
 set -eu
 packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev"
 case "${1:-}" in
-  --bench) packages="$packages libboost-log1.81-dev" ;;
+  --bench) packages="$packages libboost-log1.81-dev wrk" ;;
   --fuzz) packages="$packages clang-16 libfuzzer-16-dev libclang-rt-16-dev" ;;
 esac
 missing=""

@@ -140,18 +140,22 @@ class tracked_handler {
     using executor_type = typename awaitable_type::executor_type;
 
     request_info info = describe_request(req, options_);
+    const std::string id = info.id;
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
     context request_context;
-    request_context.run([&] { request.set(info); });
+    request_context.run([&] { request.set(std::move(info)); });
 
     executor_type ex = co_await boost::asio::this_coro::executor;
     std::exception_ptr error;
     response_type res;
     try {
-      res = co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
-                                           handler_(std::move(req)),
-                                           boost::asio::use_awaitable_t<executor_type>{});
+      // The handler's response is written straight into `res`: a Beast
+      // message is costly to move, and co_spawn's result would move it
+      // through three hands.
+      co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
+                                     respond_into(res, std::move(req)),
+                                     boost::asio::use_awaitable_t<executor_type>{});
     } catch (...) {
       error = std::current_exception();
     }
@@ -169,11 +173,17 @@ class tracked_handler {
       }
       res.prepare_payload();
     }
-    res.set(options_.header_name, info.id);
+    res.set(options_.header_name, id);
     co_return res;
   }
 
  private:
+  template <class Request, class Response>
+  auto respond_into(Response& res, Request req) const -> boost::asio::awaitable<
+      void, typename std::invoke_result_t<const Handler&, Request>::executor_type> {
+    res = co_await handler_(std::move(req));
+  }
+
   Handler handler_;
   tracking_options options_;
 };

@@ -60,19 +60,35 @@ enum class line_origin {
   snapshot,     // our worker, inside a copy of the caller's context
   unknown,      // our worker, for a line kept without its context (backtrace)
 };
-thread_local line_origin formatting_origin = line_origin::this_thread;
-thread_local async_logger* formatting_for = nullptr;  // our worker: whose line
-thread_local const void* running_worker = nullptr;    // the pool state whose worker this is
-thread_local bool leave_after_this_message = false;   // the pool died on its own worker
+// What this thread's flags and workers keep, read by every flag of every
+// line: one constinit block in the initial-exec TLS model, so each access is
+// a %fs-relative load, not a __tls_get_addr call from this shared library.
+struct flag_thread_state {
+  line_origin origin = line_origin::this_thread;
+  async_logger* logger = nullptr;    // our worker: whose line it formats
+  const void* worker = nullptr;      // the pool state whose worker this is
+  bool leave_after_message = false;  // the pool died on its own worker
+  bool replaying_backtrace = false;  // between spdlog's backtrace markers
+  std::size_t thread_id = 0;         // spdlog's id of this thread; 0: not yet
+};
+constinit thread_local flag_thread_state flag_state [[gnu::tls_model("initial-exec")]]{};
+
+// spdlog's id of the calling thread, as log_msg::thread_id holds it.
+std::size_t this_thread_id() noexcept {
+  flag_thread_state& state = flag_state;
+  if (state.thread_id == 0) [[unlikely]]
+    state.thread_id = ::spdlog::details::os::thread_id();
+  return state.thread_id;
+}
 
 class formatting_as {
  public:
   formatting_as(line_origin origin, async_logger* logger) noexcept
-      : origin_(std::exchange(formatting_origin, origin)),
-        logger_(std::exchange(formatting_for, logger)) {}
+      : origin_(std::exchange(flag_state.origin, origin)),
+        logger_(std::exchange(flag_state.logger, logger)) {}
   ~formatting_as() {
-    formatting_origin = origin_;
-    formatting_for = logger_;
+    flag_state.origin = origin_;
+    flag_state.logger = logger_;
   }
   formatting_as(const formatting_as&) = delete;
   formatting_as& operator=(const formatting_as&) = delete;
@@ -90,19 +106,20 @@ constexpr std::string_view backtrace_end = "****************** Backtrace End ***
 
 // True for a line replayed by dump_backtrace() on this thread.
 bool is_backtrace_replay(const ::spdlog::details::log_msg& msg) noexcept {
-  thread_local bool replaying = false;
-  const std::string_view payload(msg.payload.data(), msg.payload.size());
-  if (msg.level == ::spdlog::level::info && payload.size() == backtrace_start.size()) {
+  flag_thread_state& state = flag_state;
+  if (msg.level == ::spdlog::level::info && msg.payload.size() == backtrace_start.size())
+      [[unlikely]] {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
     if (payload == backtrace_start) {
-      replaying = true;
+      state.replaying_backtrace = true;
       return false;
     }
     if (payload == backtrace_end) {
-      replaying = false;
+      state.replaying_backtrace = false;
       return false;
     }
   }
-  return replaying;
+  return state.replaying_backtrace;
 }
 
 // Calls a logger's error handler (protected in spdlog::logger).
@@ -192,8 +209,8 @@ void warn_once(warned_loggers& warned, const ::spdlog::details::log_msg& msg, co
   const std::string_view name(msg.logger_name.data(), msg.logger_name.size());
   if (!warned.first_time(name)) return;
   std::string message = std::string(text) + " (logger '" + std::string(name) + "')";
-  if (formatting_for != nullptr) {
-    error_handler_access::report(*formatting_for, message);
+  if (flag_state.logger != nullptr) {
+    error_handler_access::report(*flag_state.logger, message);
   } else {
     warning_reporter::instance().report(std::string(name), std::move(message));
   }
@@ -203,7 +220,7 @@ warned_loggers said_other_thread, said_backtrace;
 
 // Whether the flags may read the current context for `msg`.
 bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
-  switch (formatting_origin) {
+  switch (flag_state.origin) {
     case line_origin::snapshot:
       return true;
     case line_origin::unknown:
@@ -220,7 +237,7 @@ bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
               "context, not the one that logged them; their request flags print (unknown)");
     return false;
   }
-  if (msg.thread_id != ::spdlog::details::os::thread_id()) {
+  if (msg.thread_id != this_thread_id()) [[unlikely]] {
     warn_once(said_other_thread, msg,
               "aiolocals: a line is formatted on another thread than the one that logged it "
               "(a spdlog::async_logger?), where its request is not known; its request flags "
@@ -318,7 +335,7 @@ void configure_logging(std::string pattern) {
 // --- async_pool ---------------------------------------------------------------
 
 void async_pool::worker_state::work() {
-  running_worker = this;
+  flag_state.worker = this;
   for (;;) {
     message item;
     if (!queue.dequeue_for(item, std::chrono::seconds(10))) continue;
@@ -342,7 +359,7 @@ void async_pool::worker_state::work() {
     }
     item = message{};  // may release the last logger, and with it this pool
     processed_one();   // after the release: a drained pool holds no logger
-    if (leave_after_this_message) return;
+    if (flag_state.leave_after_message) return;
   }
 }
 
@@ -366,7 +383,7 @@ async_pool::~async_pool() {
   // alive: the queue holds nothing but what drains now. If the last logger
   // died on one of our workers (its last message), that worker is detached
   // and leaves after it; the state lives as long as any worker.
-  const bool on_own_worker = running_worker == state_.get();
+  const bool on_own_worker = flag_state.worker == state_.get();
   for (std::size_t i = on_own_worker ? 1 : 0; i < state_->threads.size(); ++i) {
     message stop;  // one for each other worker
     stop.kind = message_kind::stop;
@@ -375,7 +392,7 @@ async_pool::~async_pool() {
   for (auto& thread : state_->threads) {
     if (thread.get_id() == std::this_thread::get_id()) {
       thread.detach();
-      leave_after_this_message = true;
+      flag_state.leave_after_message = true;
     } else {
       thread.join();
     }
@@ -399,7 +416,7 @@ void async_pool::post(message&& item, ::spdlog::async_overflow_policy policy) {
 
 void async_pool::drain() {
   worker_state& state = *state_;
-  if (running_worker == &state) return;  // a worker cannot wait for itself
+  if (flag_state.worker == &state) return;  // a worker cannot wait for itself
   const std::size_t target = state.posted.load(std::memory_order_acquire);
   state.drainers.fetch_add(1, std::memory_order_acq_rel);
   std::unique_lock lock(state.drain_mutex);

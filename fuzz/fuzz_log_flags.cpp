@@ -6,17 +6,17 @@
 // an unpadded field reads back (unescaped) as the record's bytes.
 #include <spdlog/details/log_msg.h>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/base_sink.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aiolocals/context.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
+#include "capture_sink.hpp"
 
 namespace {
 
@@ -24,26 +24,13 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
-class last_line_sink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::string line;
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    line.assign(formatted.data(), formatted.size());
-  }
-  void flush_() override {}
-};
-
 constexpr const char* patterns[] = {"%q|%U|%W", "%-40q|%8U|%=9W", "%3!q|%5!U|%1!W", "[%U#%q] %v"};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  static auto sink = std::make_shared<last_line_sink>();
+  static auto sink = std::make_shared<capture_sink>();
   static spdlog::logger logger("fuzz", sink);
   const std::size_t which = data[0] % std::size(patterns);
   logger.set_formatter(aiolocals::make_formatter(patterns[which]));
@@ -62,7 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   aiolocals::scope fresh;
   aiolocals::request.set(info);
   logger.info("m");
-  const std::string& line = sink->line;
+  const std::vector<std::string> lines = sink->take_lines();
+  require(lines.size() == 1);
+  const std::string& line = lines.front();
   require(!line.empty() && line.back() == '\n');
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
     const auto byte = static_cast<unsigned char>(line[i]);

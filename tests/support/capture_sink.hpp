@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -14,6 +15,11 @@ class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
   std::vector<std::string> lines() {
     std::lock_guard lock(mutex_);
     return lines_;
+  }
+  /// The lines so far, leaving none (for long runs: a fuzz target).
+  std::vector<std::string> take_lines() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(lines_, {});
   }
 
  protected:

@@ -203,7 +203,7 @@ void check_root_write(const char* local_name) {
       "' set in this thread's root context while the thread runs an Asio handler; every handler "
       "on this thread shares that context, so other tasks would see the value. Start the task in "
       "its own context: aiolocals::co_spawn instead of asio::co_spawn, aiolocals::bind(handler) "
-      "for a plain handler, or beast::track_requests for requests. For per-thread state on "
+      "for a plain handler, or aiolocals::track_requests for requests. For per-thread state on "
       "purpose, call aiolocals::allow_root_writes() once";
   // Also said once on stderr: a coroutine spawned with asio::detached drops
   // its exceptions, and this one must not go unseen.

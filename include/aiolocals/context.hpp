@@ -58,7 +58,7 @@ class local;
 /// context_error when it would write the root context from inside an Asio
 /// handler (checked once aiolocals/asio.hpp is included anywhere in the
 /// program). The fix is to start the task in its own context
-/// (`aiolocals::co_spawn`, `beast::track_requests`, `aiolocals::bind`).
+/// (`aiolocals::co_spawn`, `aiolocals::track_requests`, `aiolocals::bind`).
 /// Programs that really want per-thread state call `allow_root_writes()`
 /// once. Process-wide; thread-safe; the check costs one compare per `set`
 /// outside the root.

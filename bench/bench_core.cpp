@@ -9,6 +9,7 @@
 
 #include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
+#include "aiolocals/trace/trace_context.hpp"
 #include "bench_main.hpp"
 
 namespace {
@@ -135,6 +136,20 @@ void BM_ScopeEnterLeave(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ScopeEnterLeave);
+
+// --- W3C trace context per request: parse the incoming traceparent, make
+// this hop's span id and the traceparent to send downstream. -------------
+void BM_TraceparentParseAndNextHop(benchmark::State& state) {
+  const std::string incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  for (auto _ : state) {
+    auto parent = aiolocals::parse_traceparent(std::string_view(incoming));
+    benchmark::DoNotOptimize(parent);
+    const aiolocals::span_id span = aiolocals::generate_span_id();
+    std::string outgoing = aiolocals::format_traceparent(parent->trace, span, parent->flags);
+    benchmark::DoNotOptimize(outgoing);
+  }
+}
+BENCHMARK(BM_TraceparentParseAndNextHop);
 
 }  // namespace
 

@@ -4,19 +4,10 @@
 #include "aiolocals/http/request_id.hpp"
 
 #include <array>
-#include <atomic>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <random>
 
+#include "../entropy.hpp"
 #include "aiolocals/log/escape.hpp"
-
-#if defined(__linux__)
-#include <pthread.h>
-#include <sys/random.h>
-#define AIOLOCALS_HAVE_GETRANDOM 1
-#endif
 
 namespace aiolocals {
 
@@ -32,58 +23,6 @@ bool is_safe_request_id(std::string_view id) noexcept {
 
 namespace {
 
-// The operating system's CSPRNG, fetched 4 KiB at a time: ids stay
-// unpredictable (a client cannot guess, and pre-send, another request's id)
-// at one getrandom() per 256 ids instead of one per id (what Boost.Uuid's
-// random_generator costs; see docs/benchmarks.md). A forked child must not
-// reuse the parent's unread bytes (both would hand out the same ids): fork
-// bumps a generation, and a buffer filled under an older one is refilled.
-std::atomic<unsigned> fork_generation{0};
-#if defined(AIOLOCALS_HAVE_GETRANDOM)
-[[maybe_unused]] const bool fork_handler_installed = [] {
-  pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
-  return true;
-}();
-#endif
-
-class entropy_buffer {
- public:
-  void take(unsigned char* out, std::size_t count) {
-    const unsigned generation = fork_generation.load(std::memory_order_relaxed);
-    if (used_ + count > bytes_.size() || generation != generation_) {
-      generation_ = generation;
-      refill();
-    }
-    std::memcpy(out, bytes_.data() + used_, count);
-    used_ += count;
-  }
-
- private:
-  void refill() {
-    std::size_t filled = 0;
-#if defined(AIOLOCALS_HAVE_GETRANDOM)
-    while (filled < bytes_.size()) {
-      const ssize_t got = getrandom(bytes_.data() + filled, bytes_.size() - filled, 0);
-      if (got > 0) {
-        filled += static_cast<std::size_t>(got);
-      } else if (got < 0 && errno != EINTR) {
-        break;  // the rest from std::random_device
-      }
-    }
-#endif
-    if (filled < bytes_.size()) {
-      std::random_device device;
-      for (std::size_t i = filled; i < bytes_.size(); ++i) {
-        bytes_[i] = static_cast<unsigned char>(device());
-      }
-    }
-    used_ = 0;
-  }
-  std::array<unsigned char, 4096> bytes_{};
-  std::size_t used_ = bytes_.size();  // empty: the first take refills
-  unsigned generation_ = 0;
-};
-
 // Whatever a user's validator accepts or generator makes, the id is echoed
 // in a response header and printed in diagnostics: printable ASCII only
 // (no CR, LF, NUL or other control byte can split the response).
@@ -98,9 +37,8 @@ bool is_printable_ascii(std::string_view text) noexcept {
 }  // namespace
 
 std::string generate_request_id() {
-  thread_local entropy_buffer entropy;
   std::array<unsigned char, 16> bits;
-  entropy.take(bits.data(), bits.size());
+  detail::random_bytes(bits.data(), bits.size());
   bits[6] = static_cast<unsigned char>((bits[6] & 0x0f) | 0x40);  // version 4
   bits[8] = static_cast<unsigned char>((bits[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string id;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // Compiles only while the core and the framework-neutral layers (http/,
-// log/) need the standard library alone. (Every Boost header defines
+// log/, trace/) need the standard library alone. (Every Boost header defines
 // BOOST_CONFIG_HPP or BOOST_VERSION; every spdlog header SPDLOG_API through
 // spdlog/common.h; fmt FMT_VERSION.)
 #include "aiolocals/context.hpp"
@@ -8,6 +8,7 @@
 #include "aiolocals/local.hpp"
 #include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
+#include "aiolocals/trace/trace_context.hpp"
 #include "aiolocals/version.hpp"
 
 #if defined(BOOST_VERSION) || defined(BOOST_CONFIG_HPP) || defined(SPDLOG_API) || \

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: BSL-1.0
+// libFuzzer target: the traceparent and tracestate parsers. Input: a
+// selector byte, then header values separated by '\n'.
+// Invariants: no crash; a parsed traceparent has valid (non-zero) ids and
+// formats back to a valid 55-character version-00 value with the same
+// ids; an accepted tracestate is at most 512 characters of printable ASCII
+// with at most 32 members, and validating it again gives it back unchanged.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiolocals/trace/trace_context.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::vector<std::string_view> values;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = input.find('\n', start);
+    values.push_back(input.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos || values.size() == 40) break;
+    start = end + 1;
+  }
+
+  if (data[0] & 1) {
+    const auto parent = aiolocals::parse_traceparent(values);
+    if (parent) {
+      require(values.size() == 1);
+      require(parent->trace.is_valid() && parent->parent.is_valid());
+      const std::string sent =
+          aiolocals::format_traceparent(parent->trace, parent->parent, parent->flags);
+      require(sent.size() == 55 && sent.compare(0, 3, "00-") == 0);
+      const auto again = aiolocals::parse_traceparent(sent);
+      require(again && again->trace == parent->trace && again->parent == parent->parent &&
+              again->flags == parent->flags);
+      if (parent->version == 0) require(sent == values.front());
+    }
+  } else {
+    const auto state = aiolocals::validate_tracestate(values);
+    if (state) {
+      require(state->size() <= 512);
+      std::size_t members = state->empty() ? 0 : 1;
+      for (char c : *state) {
+        require(c >= 0x20 && c <= 0x7e);
+        members += c == ',';
+      }
+      require(members <= 32);
+      const std::vector<std::string_view> once{*state};
+      const auto again = aiolocals::validate_tracestate(once);
+      require(again && *again == *state);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: BSL-1.0
+// aiolocals/trace/trace_context.hpp - W3C Trace Context Level 1: parsing,
+// validating and formatting the `traceparent` and `tracestate` headers, and
+// making trace and span ids. Framework-neutral: standard library only.
+//
+//   std::vector<std::string_view> values = ...;   // every traceparent value
+//   if (auto parent = aiolocals::parse_traceparent(values)) {
+//     // continue parent->trace; this hop's span: generate_span_id()
+//   } else {
+//     // absent, duplicated or invalid: restart the trace
+//   }
+//
+// Rules (the Recommendation's processing model): version 00 is exactly
+// "00-<32 hex>-<16 hex>-<2 hex>", lowercase hex only; an all-zero trace or
+// parent id is invalid; version ff is invalid; a higher version is parsed by
+// the forward-compatibility rule (its first 55 characters as version 00,
+// then nothing or '-' and anything); more than one traceparent value is
+// invalid. `tracestate` is a list of at most 32 `key=value` members (key
+// and value grammars as specified, keys unique), at most 512 characters
+// once joined; an invalid one is dropped, a valid one passed on unchanged
+// (members in order, optional whitespace removed).
+// Costs: see docs/benchmarks.md. Thread-safety: every function is
+// thread-safe and noexcept except where it allocates a string.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aiolocals {
+
+/// A 16-byte trace id; all zeros is invalid.
+struct trace_id {
+  std::array<std::uint8_t, 16> bytes{};
+  bool is_valid() const noexcept;
+  /// 32 lowercase hex digits.
+  std::string to_hex() const;
+  friend bool operator==(const trace_id&, const trace_id&) = default;
+};
+
+/// An 8-byte span (parent) id; all zeros is invalid.
+struct span_id {
+  std::array<std::uint8_t, 8> bytes{};
+  bool is_valid() const noexcept;
+  /// 16 lowercase hex digits.
+  std::string to_hex() const;
+  friend bool operator==(const span_id&, const span_id&) = default;
+};
+
+/// A parsed `traceparent`.
+struct trace_parent {
+  std::uint8_t version = 0;  ///< as received; what we send is always 00
+  trace_id trace;
+  span_id parent;          ///< the sender's span: our parent
+  std::uint8_t flags = 0;  ///< bit 0: sampled
+  bool sampled() const noexcept { return (flags & 0x01) != 0; }
+};
+
+/// A fresh random trace id / span id (OS entropy, never all zeros).
+trace_id generate_trace_id();
+span_id generate_span_id();
+
+/// One `traceparent` value parsed by the rules above, or nothing.
+std::optional<trace_parent> parse_traceparent(std::string_view value) noexcept;
+
+/// Every `traceparent` value a request carried: exactly one valid value
+/// gives a parent; none, several or an invalid one give nothing.
+std::optional<trace_parent> parse_traceparent(std::span<const std::string_view> values) noexcept;
+
+/// "00-<trace>-<span>-<flags>": what to send downstream with our own span
+/// id as the parent. Always 55 characters, version 00.
+std::string format_traceparent(const trace_id& trace, const span_id& span, std::uint8_t flags);
+
+/// Every `tracestate` value a request carried, joined and validated: the
+/// members in order without optional whitespace ("" when there were none),
+/// or nothing when any member is invalid, a key repeats, there are more
+/// than 32 members or more than 512 characters. Empty members are skipped.
+std::optional<std::string> validate_tracestate(std::span<const std::string_view> values);
+
+}  // namespace aiolocals

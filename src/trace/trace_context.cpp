@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: BSL-1.0
+// W3C Trace Context Level 1 parsing and formatting.
+#include "aiolocals/trace/trace_context.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "../entropy.hpp"
+#include "aiolocals/log/escape.hpp"
+
+namespace aiolocals {
+namespace {
+
+// A lowercase hex digit's value, or -1 (uppercase is invalid in the spec).
+int lower_hex(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Parses 2 * N lowercase hex digits into `out`.
+template <std::size_t N>
+bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) noexcept {
+  if (text.size() != 2 * N) return false;
+  for (std::size_t i = 0; i < N; ++i) {
+    const int high = lower_hex(text[2 * i]), low = lower_hex(text[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    out[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  return true;
+}
+
+template <std::size_t N>
+std::string to_hex(const std::array<std::uint8_t, N>& bytes) {
+  std::string text;
+  text.reserve(2 * N);
+  for (std::uint8_t byte : bytes) {
+    text.push_back(detail::hex_digits[byte >> 4]);
+    text.push_back(detail::hex_digits[byte & 0xf]);
+  }
+  return text;
+}
+
+template <std::size_t N>
+bool any_nonzero(const std::array<std::uint8_t, N>& bytes) noexcept {
+  return std::any_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b != 0; });
+}
+
+template <class Id>
+Id generate_nonzero() {
+  Id id;
+  do {
+    detail::random_bytes(id.bytes.data(), id.bytes.size());
+  } while (!id.is_valid());
+  return id;
+}
+
+constexpr std::size_t traceparent_size = 55;  // version 00
+
+bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_key_char(char c) noexcept {
+  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+}
+
+// key = simple-key / multi-tenant-key (W3C Trace Context, tracestate).
+bool is_valid_key(std::string_view key) noexcept {
+  const std::size_t at = key.find('@');
+  if (at == std::string_view::npos) {
+    if (key.empty() || key.size() > 256 || !is_lcalpha(key[0])) return false;
+    return std::all_of(key.begin() + 1, key.end(), is_key_char);
+  }
+  const std::string_view tenant = key.substr(0, at), system = key.substr(at + 1);
+  if (tenant.empty() || tenant.size() > 241 || system.empty() || system.size() > 14) return false;
+  if (!(is_lcalpha(tenant[0]) || is_digit(tenant[0])) || !is_lcalpha(system[0])) return false;
+  return std::all_of(tenant.begin() + 1, tenant.end(), is_key_char) &&
+         std::all_of(system.begin() + 1, system.end(), is_key_char);
+}
+
+// value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
+// nblk-chr = %x21-2B / %x2D-3C / %x3E-7E (no ',' and no '=').
+bool is_valid_value(std::string_view value) noexcept {
+  if (value.empty() || value.size() > 256 || value.back() == ' ') return false;
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e && c != ',' && c != '='; });
+}
+
+std::string_view trim_ows(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+bool trace_id::is_valid() const noexcept { return any_nonzero(bytes); }
+std::string trace_id::to_hex() const { return aiolocals::to_hex(bytes); }
+bool span_id::is_valid() const noexcept { return any_nonzero(bytes); }
+std::string span_id::to_hex() const { return aiolocals::to_hex(bytes); }
+
+trace_id generate_trace_id() { return generate_nonzero<trace_id>(); }
+span_id generate_span_id() { return generate_nonzero<span_id>(); }
+
+std::optional<trace_parent> parse_traceparent(std::string_view value) noexcept {
+  if (value.size() < traceparent_size) return std::nullopt;
+  std::array<std::uint8_t, 1> version{}, flags{};
+  if (!parse_hex(value.substr(0, 2), version) || version[0] == 0xff) return std::nullopt;
+  if (version[0] == 0 && value.size() != traceparent_size) return std::nullopt;
+  // Forward compatibility: a higher version may carry more after a '-'.
+  if (value.size() > traceparent_size && value[traceparent_size] != '-') return std::nullopt;
+  if (value[2] != '-' || value[35] != '-' || value[52] != '-') return std::nullopt;
+  trace_parent parent;
+  parent.version = version[0];
+  if (!parse_hex(value.substr(3, 32), parent.trace.bytes) ||
+      !parse_hex(value.substr(36, 16), parent.parent.bytes) ||
+      !parse_hex(value.substr(53, 2), flags)) {
+    return std::nullopt;
+  }
+  if (!parent.trace.is_valid() || !parent.parent.is_valid()) return std::nullopt;
+  parent.flags = flags[0];
+  return parent;
+}
+
+std::optional<trace_parent> parse_traceparent(std::span<const std::string_view> values) noexcept {
+  if (values.size() != 1) return std::nullopt;
+  return parse_traceparent(values.front());
+}
+
+std::string format_traceparent(const trace_id& trace, const span_id& span, std::uint8_t flags) {
+  std::string text = "00-";
+  text.reserve(traceparent_size);
+  text += trace.to_hex();
+  text += '-';
+  text += span.to_hex();
+  text += '-';
+  text.push_back(detail::hex_digits[flags >> 4]);
+  text.push_back(detail::hex_digits[flags & 0xf]);
+  return text;
+}
+
+std::optional<std::string> validate_tracestate(std::span<const std::string_view> values) {
+  std::string joined;
+  std::vector<std::string_view> keys;
+  for (std::string_view value : values) {
+    while (true) {
+      const std::size_t comma = value.find(',');
+      const std::string_view member = trim_ows(value.substr(0, comma));
+      if (!member.empty()) {
+        const std::size_t equals = member.find('=');
+        if (equals == std::string_view::npos) return std::nullopt;
+        const std::string_view key = member.substr(0, equals);
+        if (!is_valid_key(key) || !is_valid_value(member.substr(equals + 1))) return std::nullopt;
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) return std::nullopt;
+        if (keys.size() == 32) return std::nullopt;
+        keys.push_back(key);
+        if (!joined.empty()) joined.push_back(',');
+        joined.append(member);
+        if (joined.size() > 512) return std::nullopt;
+      }
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return joined;
+}
+
+}  // namespace aiolocals

@@ -40,7 +40,7 @@ std::string make_job_id(std::string_view name) {
 }
 
 request_info make_job_record(std::string_view name) {
-  return request_info{make_job_id(name), {}, std::string(name), request_kind::job};
+  return request_info{make_job_id(name), {}, std::string(name), request_kind::job, start_trace()};
 }
 
 }  // namespace aiolocals

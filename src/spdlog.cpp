@@ -301,9 +301,35 @@ class request_field_flag final : public ::spdlog::custom_flag_formatter {
   }
 };
 
+// %J / %K: the W3C trace id / this hop's span id (lowercase hex), '-'
+// without a trace, the marker where the line's request cannot be known.
+template <bool span>
+class trace_field_flag final : public ::spdlog::custom_flag_formatter {
+ public:
+  void format(const ::spdlog::details::log_msg& msg, const std::tm&,
+              ::spdlog::memory_buf_t& dest) override {
+    if (!context_is_the_lines(msg)) {
+      append_padded(dest, unknown_context_marker, padinfo_, false);
+      return;
+    }
+    const request_info* current = request.find();
+    if (current == nullptr || !current->trace.is_valid()) {
+      append_padded(dest, "-", padinfo_, false);
+      return;
+    }
+    const std::string hex = span ? current->trace.span.to_hex() : current->trace.trace.to_hex();
+    append_padded(dest, hex, padinfo_, false);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<trace_field_flag>();
+  }
+};
+
 }  // namespace
 
 void add_request_flags(::spdlog::pattern_formatter& formatter) {
+  formatter.add_flag<trace_field_flag<false>>(request_trace_id_flag);
+  formatter.add_flag<trace_field_flag<true>>(request_span_id_flag);
   formatter.add_flag<request_field_flag<&request_info::id>>(request_id_flag);
   formatter.add_flag<request_field_flag<&request_info::path>>(request_path_flag);
   formatter.add_flag<request_field_flag<&request_info::method>>(request_method_flag);

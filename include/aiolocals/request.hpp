@@ -23,6 +23,7 @@
 #include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
 #include "aiolocals/log/escape.hpp"  // append_escaped, declared here before 0.2
+#include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
 
@@ -35,6 +36,7 @@ struct request_info {
   std::string method;  ///< HTTP method; empty for a job
   std::string path;    ///< HTTP path without the query string; a job's name
   request_kind kind = request_kind::request;
+  trace_context trace = {};  ///< W3C trace context; a job starts its own trace
 };
 
 /// The current request or job; unset outside of one. Defined in the
@@ -47,7 +49,7 @@ extern local<request_info> request;
 std::string make_job_id(std::string_view name);
 
 /// The record of one run of the job `name`: {make_job_id(name), no method,
-/// path `name`, kind job}.
+/// path `name`, kind job, a trace of its own}.
 request_info make_job_record(std::string_view name);
 
 /// The seed's `job_context` for plain callables: runs `f()` now, on this

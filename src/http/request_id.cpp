@@ -57,7 +57,7 @@ std::string_view path_without_query(std::string_view target) noexcept {
 
 std::string choose_request_id(std::span<const std::string_view> header_values,
                               const tracking_options& options) {
-  if (!header_values.empty()) {
+  if (!header_values.empty() && options.trust_incoming_request_id) {
     const std::string_view candidate = header_values.front();
     bool agree = true;
     for (std::string_view value : header_values) agree = agree && value == candidate;
@@ -74,10 +74,17 @@ std::string choose_request_id(std::span<const std::string_view> header_values,
 }
 
 request_info describe_request(std::string_view method, std::string_view target,
+                              const incoming_headers& headers, const tracking_options& options) {
+  return request_info{choose_request_id(headers.request_id, options), std::string(method),
+                      std::string(path_without_query(target)), request_kind::request,
+                      continue_or_start_trace(headers.traceparent, headers.tracestate,
+                                              options.trust_incoming_trace)};
+}
+
+request_info describe_request(std::string_view method, std::string_view target,
                               std::span<const std::string_view> header_values,
                               const tracking_options& options) {
-  return request_info{choose_request_id(header_values, options), std::string(method),
-                      std::string(path_without_query(target)), request_kind::request};
+  return describe_request(method, target, incoming_headers{header_values, {}, {}}, options);
 }
 
 void tracking_options::report_to_stderr(std::exception_ptr error) {

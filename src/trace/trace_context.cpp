@@ -164,4 +164,26 @@ std::optional<std::string> validate_tracestate(std::span<const std::string_view>
   return joined;
 }
 
+trace_context start_trace() {
+  trace_context started;
+  started.trace = generate_trace_id();
+  started.span = generate_span_id();
+  return started;
+}
+
+trace_context continue_or_start_trace(std::span<const std::string_view> traceparent_values,
+                                      std::span<const std::string_view> tracestate_values,
+                                      bool trust_incoming) {
+  if (!trust_incoming) return start_trace();
+  const std::optional<trace_parent> parent = parse_traceparent(traceparent_values);
+  if (!parent) return start_trace();  // absent, duplicated or invalid: restart
+  trace_context continued;
+  continued.trace = parent->trace;
+  continued.parent = parent->parent;
+  continued.span = generate_span_id();
+  continued.flags = parent->flags;
+  if (auto state = validate_tracestate(tracestate_values)) continued.tracestate = std::move(*state);
+  return continued;
+}
+
 }  // namespace aiolocals

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <future>
 #include <map>
 #include <mutex>
@@ -81,6 +82,27 @@ TEST(RequestId, MoreThanFourDuplicateHeadersAreAllCompared) {
   EXPECT_EQ(aiolocals::choose_request_id(req, {}), "same");
   req.insert("X-Request-ID", "different");
   EXPECT_TRUE(std::regex_match(aiolocals::choose_request_id(req, {}), uuid_v4));
+}
+
+TEST(Propagate, StampsTheCurrentRequestsIdAndTraceOnAnOutgoingRequest) {
+  auto incoming = make_request("/in");
+  incoming.set("X-Request-ID", "prop-1");
+  incoming.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  incoming.set("tracestate", "rojo=1");
+  http::request<http::empty_body> outgoing{http::verb::get, "/downstream", 11};
+  aiolocals::propagate(outgoing);  // outside a request: nothing
+  EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
+  EXPECT_EQ(outgoing.count("traceparent"), 0u);
+  {
+    aiolocals::request_scope scope(incoming);
+    aiolocals::propagate(outgoing);
+    const auto& trace = aiolocals::request.get().trace;
+    EXPECT_EQ(outgoing["X-Request-ID"], "prop-1");
+    EXPECT_EQ(outgoing["traceparent"],
+              "00-4bf92f3577b34da6a3ce929d0e0e4736-" + trace.span.to_hex() + "-01");
+    EXPECT_NE(trace.span.to_hex(), "00f067aa0ba902b7");  // our span is the callee's parent
+    EXPECT_EQ(outgoing["tracestate"], "rojo=1");
+  }
 }
 
 TEST(RequestScope, TracksASynchronousHandler) {

@@ -156,4 +156,52 @@ TEST(RequestPath, QueryAndFragmentAreDropped) {
   EXPECT_EQ(path_without_query("?only"), "");
 }
 
+constexpr std::string_view incoming_parent =
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+TEST(RequestTrace, AValidTraceparentIsContinuedWithASpanOfOurOwn) {
+  const std::vector<std::string_view> ids{"r-1"}, parents{incoming_parent},
+      states{"rojo=00f067aa0ba902b7"};
+  const auto info = aiolocals::describe_request("GET", "/", {ids, parents, states}, {});
+  EXPECT_EQ(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(info.trace.parent.to_hex(), "00f067aa0ba902b7");
+  EXPECT_TRUE(info.trace.span.is_valid());
+  EXPECT_NE(info.trace.span, info.trace.parent);
+  EXPECT_EQ(info.trace.flags, 1);
+  EXPECT_EQ(info.trace.tracestate, "rojo=00f067aa0ba902b7");
+}
+
+TEST(RequestTrace, MissingDuplicatedOrInvalidTraceparentsRestartTheTrace) {
+  const std::vector<std::string_view> ids{"r-1"}, states{"rojo=1"};
+  const std::vector<std::vector<std::string_view>> cases{
+      {},
+      {incoming_parent, incoming_parent},
+      {"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}};
+  for (const auto& parents : cases) {
+    const auto info = aiolocals::describe_request("GET", "/", {ids, parents, states}, {});
+    EXPECT_TRUE(info.trace.is_valid());
+    EXPECT_FALSE(info.trace.parent.is_valid());  // the trace starts here
+    EXPECT_NE(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(info.trace.tracestate, "");  // only kept with the traceparent
+    EXPECT_EQ(info.trace.flags, 0);
+  }
+}
+
+TEST(RequestTrace, AnEdgeServiceIgnoresIncomingIdsAndTraces) {
+  aiolocals::tracking_options edge;
+  edge.trust_incoming_request_id = false;
+  edge.trust_incoming_trace = false;
+  const std::vector<std::string_view> ids{"client-chosen"}, parents{incoming_parent};
+  const auto info = aiolocals::describe_request("GET", "/", {ids, parents, {}}, edge);
+  EXPECT_TRUE(std::regex_match(info.id, uuid_v4));
+  EXPECT_NE(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_FALSE(info.trace.parent.is_valid());
+}
+
+TEST(RequestTrace, AJobStartsATraceOfItsOwn) {
+  const auto job = aiolocals::make_job_record("nightly");
+  EXPECT_TRUE(job.trace.is_valid());
+  EXPECT_FALSE(job.trace.parent.is_valid());
+}
+
 }  // namespace

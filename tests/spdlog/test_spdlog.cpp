@@ -55,6 +55,16 @@ TEST(Flags, PrintTheCurrentRequestsFields) {
             "abc-123|/users/7|GET|inside\n");
 }
 
+TEST(Flags, TraceAndSpanIdsInLowercaseHex) {
+  aiolocals::request_info current{"t-1", "GET", "/", aiolocals::request_kind::request};
+  const std::vector<std::string_view> parents{
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
+  current.trace = aiolocals::continue_or_start_trace(parents, {});
+  EXPECT_EQ(log_line("%J %K %v", "m", current),
+            "4bf92f3577b34da6a3ce929d0e0e4736 " + current.trace.span.to_hex() + " m\n");
+  EXPECT_EQ(log_line("%J %K %v", "outside"), "- - outside\n");
+}
+
 TEST(Flags, AJobHasNoMethod) {
   EXPECT_EQ(log_line("%W %U", "m",
                      aiolocals::request_info{"j-1", "", "nightly", aiolocals::request_kind::job}),

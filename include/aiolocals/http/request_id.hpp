@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "aiolocals/request.hpp"
+#include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
 
@@ -42,6 +43,11 @@ std::string_view path_without_query(std::string_view target) noexcept;
 struct tracking_options {
   /// The header the id is read from and echoed in.
   std::string header_name = "X-Request-ID";
+  /// An edge service facing untrusted clients sets these false: the
+  /// client's request id and W3C trace context are then ignored (a fresh
+  /// id, a new trace), never copied into logs or onward calls.
+  bool trust_incoming_request_id = true;
+  bool trust_incoming_trace = true;
   /// Decides whether a client's id is kept. Must be thread-safe.
   std::function<bool(std::string_view)> is_acceptable = is_safe_request_id;
   /// Makes an id when the client's is missing or rejected. Thread-safe.
@@ -66,8 +72,20 @@ struct tracking_options {
 std::string choose_request_id(std::span<const std::string_view> header_values,
                               const tracking_options& options);
 
+/// Every value of each header request tracking reads, in order.
+struct incoming_headers {
+  std::span<const std::string_view> request_id;   ///< options.header_name
+  std::span<const std::string_view> traceparent;  ///< W3C traceparent
+  std::span<const std::string_view> tracestate;   ///< W3C tracestate
+};
+
 /// The record request tracking stores: {chosen id, method, path without
-/// the query, kind request}.
+/// the query, kind request, the caller's trace continued with a span of
+/// our own or a new trace} (see continue_or_start_trace).
+request_info describe_request(std::string_view method, std::string_view target,
+                              const incoming_headers& headers, const tracking_options& options);
+
+/// As above for a request whose trace headers are unknown: a new trace.
 request_info describe_request(std::string_view method, std::string_view target,
                               std::span<const std::string_view> header_values,
                               const tracking_options& options);

@@ -8,7 +8,8 @@
 //
 // Pattern flags, usable in your own patterns (`make_formatter`):
 //   %q  the current request's id       %U  its path (escaped)
-//   %W  its method                     each prints `-` outside a request
+//   %W  its method                     %J  its W3C trace id, %K its span id
+//   each prints `-` outside a request (and %J/%K without a trace)
 // The letters are unused by spdlog 1.10's built-in flags. Output is safe to
 // log whatever a client sent: ids are validated or generated, and the path
 // and method are escaped (`\xNN` for every byte outside printable ASCII).
@@ -51,16 +52,19 @@ inline constexpr const char* unknown_context_marker = "(unknown)";
 inline constexpr char request_id_flag = 'q';
 inline constexpr char request_path_flag = 'U';
 inline constexpr char request_method_flag = 'W';
+inline constexpr char request_trace_id_flag = 'J';
+inline constexpr char request_span_id_flag = 'K';
 
 /// The seed's layout: "[time] [logger] [level] [<path>#<id>] message".
 inline constexpr const char* default_log_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%U#%q] %v";
 
-/// A pattern formatter that knows the %q, %U and %W flags. Cheap to call;
+/// A pattern formatter that knows the %q, %U, %W, %J and %K flags. Cheap to call;
 /// each logger needs its own formatter instance.
 std::unique_ptr<::spdlog::pattern_formatter> make_formatter(
     std::string pattern = default_log_pattern);
 
-/// Adds the %q, %U and %W flags to `formatter` (before its set_pattern).
+/// Adds the %q, %U, %W, %J and %K flags to `formatter` (before its
+/// set_pattern).
 void add_request_flags(::spdlog::pattern_formatter& formatter);
 
 /// Thrown by configure_logging while a logger would print wrong ids.

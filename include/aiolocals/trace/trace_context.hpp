@@ -59,6 +59,29 @@ struct trace_parent {
   bool sampled() const noexcept { return (flags & 0x01) != 0; }
 };
 
+/// Where a piece of work stands in a distributed trace: what request
+/// tracking stores beside the request id, and what `propagate` sends on.
+struct trace_context {
+  trace_id trace;          ///< invalid: no trace
+  span_id span;            ///< this hop's span (the parent of what it calls)
+  span_id parent;          ///< the caller's span; invalid: the trace starts here
+  std::uint8_t flags = 0;  ///< W3C trace-flags (bit 0: sampled)
+  std::string tracestate;  ///< validated vendor state, passed on unchanged
+  bool is_valid() const noexcept { return trace.is_valid() && span.is_valid(); }
+};
+
+/// The trace context of a hop that received `traceparent_values` and
+/// `tracestate_values`: the caller's trace with a fresh span of our own if
+/// exactly one valid traceparent came (and `trust_incoming`), else a new
+/// trace (fresh trace id and span, flags 0, no tracestate). tracestate is
+/// kept only when the traceparent was.
+trace_context continue_or_start_trace(std::span<const std::string_view> traceparent_values,
+                                      std::span<const std::string_view> tracestate_values,
+                                      bool trust_incoming = true);
+
+/// A new trace: fresh trace id and span id, no parent.
+trace_context start_trace();
+
 /// A fresh random trace id / span id (OS entropy, never all zeros).
 trace_id generate_trace_id();
 span_id generate_span_id();

@@ -11,12 +11,11 @@
 
 #include "aiolocals/http/request_id.hpp"
 #include "aiolocals/log/escape.hpp"
+#include "fuzz_support.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::require;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -17,12 +17,11 @@
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
+#include "fuzz_support.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::require;
 
 constexpr const char* patterns[] = {"%q|%U|%W", "%-40q|%8U|%=9W", "%3!q|%5!U|%1!W", "[%U#%q] %v"};
 

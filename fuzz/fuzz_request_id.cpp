@@ -13,12 +13,11 @@
 #include <vector>
 
 #include "aiolocals/beast.hpp"
+#include "fuzz_support.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::require;
 
 bool is_uuid_v4(std::string_view id) {
   if (id.size() != 36) return false;
@@ -39,13 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const bool permissive = data[0] & 1;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  std::vector<std::string_view> values;
-  for (std::size_t start = 0;;) {
-    const std::size_t end = input.find('\n', start);
-    values.push_back(input.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos || values.size() == 8) break;
-    start = end + 1;
-  }
+  const std::vector<std::string_view> values = fuzz::split_values(input, 8);
 
   boost::beast::http::fields headers;
   for (std::string_view value : values) {

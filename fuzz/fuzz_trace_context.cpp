@@ -12,25 +12,18 @@
 #include <vector>
 
 #include "aiolocals/trace/trace_context.hpp"
+#include "fuzz_support.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using fuzz::require;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  std::vector<std::string_view> values;
-  for (std::size_t start = 0;;) {
-    const std::size_t end = input.find('\n', start);
-    values.push_back(input.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos || values.size() == 40) break;
-    start = end + 1;
-  }
+  const std::vector<std::string_view> values = fuzz::split_values(input, 40);
 
   if (data[0] & 1) {
     const auto parent = aiolocals::parse_traceparent(values);

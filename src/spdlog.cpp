@@ -8,12 +8,14 @@
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string_view>
 
 #include "aiolocals/log/escape.hpp"
@@ -277,11 +279,12 @@ void append_padded(::spdlog::memory_buf_t& dest, std::string_view text,
   for (std::size_t i = before; i < pad; ++i) dest.push_back(' ');
 }
 
-// One flag: a field of the current request, escaped; '-' outside a request
-// or when the field is empty (a job has no method); the marker where the
-// line's request cannot be known.
-template <std::string request_info::*field>
-class request_field_flag final : public ::spdlog::custom_flag_formatter {
+// One flag: a field of the current request, '-' outside a request or when
+// the field is empty (a job has no method, a record may have no trace), the
+// marker where the line's request cannot be known. `Field` says what to read
+// and whether it needs escaping (client bytes do; hex ids do not).
+template <class Field>
+class request_flag final : public ::spdlog::custom_flag_formatter {
  public:
   void format(const ::spdlog::details::log_msg& msg, const std::tm&,
               ::spdlog::memory_buf_t& dest) override {
@@ -290,49 +293,53 @@ class request_field_flag final : public ::spdlog::custom_flag_formatter {
       return;
     }
     const request_info* current = request.find();
-    if (current != nullptr && !((*current).*field).empty()) {
-      append_padded(dest, (*current).*field, padinfo_, true);
-    } else {
+    typename Field::scratch scratch{};
+    const std::string_view value = current != nullptr ? Field::read(*current, scratch) : "";
+    if (value.empty()) {
       append_padded(dest, "-", padinfo_, false);
+    } else {
+      append_padded(dest, value, padinfo_, Field::escape);
     }
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<request_field_flag>();
+    return std::make_unique<request_flag>();
   }
 };
 
-// %J / %K: the W3C trace id / this hop's span id (lowercase hex), '-'
-// without a trace, the marker where the line's request cannot be known.
+// %q %U %W: a string field of the record, escaped.
+template <std::string request_info::*member>
+struct text_field {
+  static constexpr bool escape = true;
+  struct scratch {};
+  static std::string_view read(const request_info& info, scratch&) noexcept { return info.*member; }
+};
+
+// %J / %K: the W3C trace id / this hop's span id in lowercase hex, written
+// into a buffer on the stack (no allocation per line).
 template <bool span>
-class trace_field_flag final : public ::spdlog::custom_flag_formatter {
- public:
-  void format(const ::spdlog::details::log_msg& msg, const std::tm&,
-              ::spdlog::memory_buf_t& dest) override {
-    if (!context_is_the_lines(msg)) {
-      append_padded(dest, unknown_context_marker, padinfo_, false);
-      return;
+struct trace_field {
+  static constexpr bool escape = false;
+  using scratch = std::array<char, 32>;
+  static std::string_view read(const request_info& info, scratch& hex) noexcept {
+    if (!info.trace.is_valid()) return {};
+    const std::span<const std::uint8_t> bytes =
+        span ? std::span<const std::uint8_t>(info.trace.span.bytes) : info.trace.trace.bytes;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      hex[2 * i] = detail::hex_digits[bytes[i] >> 4];
+      hex[2 * i + 1] = detail::hex_digits[bytes[i] & 0xf];
     }
-    const request_info* current = request.find();
-    if (current == nullptr || !current->trace.is_valid()) {
-      append_padded(dest, "-", padinfo_, false);
-      return;
-    }
-    const std::string hex = span ? current->trace.span.to_hex() : current->trace.trace.to_hex();
-    append_padded(dest, hex, padinfo_, false);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<trace_field_flag>();
+    return {hex.data(), 2 * bytes.size()};
   }
 };
 
 }  // namespace
 
 void add_request_flags(::spdlog::pattern_formatter& formatter) {
-  formatter.add_flag<trace_field_flag<false>>(request_trace_id_flag);
-  formatter.add_flag<trace_field_flag<true>>(request_span_id_flag);
-  formatter.add_flag<request_field_flag<&request_info::id>>(request_id_flag);
-  formatter.add_flag<request_field_flag<&request_info::path>>(request_path_flag);
-  formatter.add_flag<request_field_flag<&request_info::method>>(request_method_flag);
+  formatter.add_flag<request_flag<trace_field<false>>>(request_trace_id_flag);
+  formatter.add_flag<request_flag<trace_field<true>>>(request_span_id_flag);
+  formatter.add_flag<request_flag<text_field<&request_info::id>>>(request_id_flag);
+  formatter.add_flag<request_flag<text_field<&request_info::path>>>(request_path_flag);
+  formatter.add_flag<request_flag<text_field<&request_info::method>>>(request_method_flag);
 }
 
 std::unique_ptr<::spdlog::pattern_formatter> make_formatter(std::string pattern) {

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -68,6 +69,39 @@ void run_calls(benchmark::State& state, const Handler& handler, bool with_client
 }
 
 void BM_BareHandler(benchmark::State& state) { run_calls(state, bare_handler, true); }
+
+// The ladder under the tracked handler's cost, each step in the same run:
+// the bare handler as a task of its own (Asio's floor for a per-request
+// co_spawn, which also posts once when the handler never suspends), the
+// request record alone, and the record in a fresh context.
+asio::awaitable<response> co_spawned_bare_handler(request req) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::co_spawn(ex, bare_handler(std::move(req)), asio::use_awaitable);
+}
+void BM_BareHandlerCoSpawned(benchmark::State& state) {
+  run_calls(state, co_spawned_bare_handler, true);
+}
+BENCHMARK(BM_BareHandlerCoSpawned)->Unit(benchmark::kMicrosecond);
+
+void BM_DescribeRequest(benchmark::State& state) {
+  request req{http::verb::get, "/api/orders/42?x=1", 11};
+  req.set("X-Request-ID", "client-given-id-42");
+  const aiolocals::tracking_options options;
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::describe_request(req, options));
+}
+BENCHMARK(BM_DescribeRequest);
+
+void BM_DescribeRequestInFreshContext(benchmark::State& state) {
+  request req{http::verb::get, "/api/orders/42?x=1", 11};
+  req.set("X-Request-ID", "client-given-id-42");
+  const aiolocals::tracking_options options;
+  for (auto _ : state) {
+    aiolocals::context ctx;
+    ctx.run([&] { aiolocals::request.set(aiolocals::describe_request(req, options)); });
+    benchmark::DoNotOptimize(ctx);
+  }
+}
+BENCHMARK(BM_DescribeRequestInFreshContext);
 void BM_TrackedHandlerClientId(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), true);
 }

@@ -102,6 +102,40 @@ void BM_DescribeRequestInFreshContext(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DescribeRequestInFreshContext);
+
+// Propagation's cost per outgoing call: stamping a client request with the
+// current request's id, traceparent and tracestate, against building the
+// same request unstamped and stamping only the id by hand.
+template <class Stamp>
+void outgoing_calls(benchmark::State& state, Stamp stamp) {
+  aiolocals::scope scope;
+  aiolocals::request_info info{"4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "GET", "/api/orders/42",
+                               aiolocals::request_kind::request};
+  const std::vector<std::string_view> parents{
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
+  const std::vector<std::string_view> states{"congo=t61rcWkgMzE"};
+  info.trace = aiolocals::continue_or_start_trace(parents, states);
+  aiolocals::request.set(std::move(info));
+  for (auto _ : state) {
+    request out{http::verb::get, "/inventory/42", 11};
+    out.set(http::field::host, "inventory");
+    stamp(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+void BM_OutgoingRequestUnstamped(benchmark::State& state) {
+  outgoing_calls(state, [](request&) {});
+}
+BENCHMARK(BM_OutgoingRequestUnstamped);
+void BM_OutgoingRequestIdByHand(benchmark::State& state) {
+  outgoing_calls(state,
+                 [](request& out) { out.set("X-Request-ID", aiolocals::request.find()->id); });
+}
+BENCHMARK(BM_OutgoingRequestIdByHand);
+void BM_OutgoingRequestPropagated(benchmark::State& state) {
+  outgoing_calls(state, [](request& out) { aiolocals::propagate(out); });
+}
+BENCHMARK(BM_OutgoingRequestPropagated);
 void BM_TrackedHandlerClientId(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), true);
 }

@@ -7,7 +7,7 @@
 #   tools/install-deps.sh --bench && cmake --preset bench && cmake --build --preset bench
 set -eu
 dir=${1:-build/bench/bench}
-for name in core core_static asio logging beast; do
+for name in core core_static asio logging json beast; do
   echo "== bench_$name"
   "$dir/bench_$name" --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
     --benchmark_min_time=0.2 --benchmark_report_aggregates_only=true 2>/dev/null |

@@ -20,6 +20,7 @@
 
 #include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
+#include "spdlog_internal.hpp"
 
 namespace aiolocals {
 
@@ -106,17 +107,65 @@ constexpr std::string_view backtrace_start =
     "****************** Backtrace Start ******************";
 constexpr std::string_view backtrace_end = "****************** Backtrace End ********************";
 
+// Where spdlog's own marker texts live. With spdlog compiled
+// (SPDLOG_COMPILED_LIB, as Debian ships it) dump_backtrace_ is one function
+// in the process and its literals have one address each, read once by a
+// dump on a probe logger; a message that merely says the same (a client's
+// bytes logged as the message) is then not taken for a marker, so it cannot
+// switch the ids of later lines off. Header-only spdlog may have a copy per
+// binary: there the text alone decides.
+struct marker_addresses {
+  const char* start = nullptr;
+  const char* end = nullptr;
+};
+
+class marker_probe_sink final : public ::spdlog::sinks::sink {
+ public:
+  explicit marker_probe_sink(marker_addresses& found) : found_(found) {}
+  void log(const ::spdlog::details::log_msg& msg) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (payload == backtrace_start) found_.start = msg.payload.data();
+    if (payload == backtrace_end) found_.end = msg.payload.data();
+  }
+  void flush() override {}
+  void set_pattern(const std::string&) override {}
+  void set_formatter(std::unique_ptr<::spdlog::formatter>) override {}
+
+ private:
+  marker_addresses& found_;
+};
+
+const marker_addresses& spdlog_marker_addresses() {
+  static const marker_addresses addresses = [] {
+    marker_addresses found;
+#if defined(SPDLOG_COMPILED_LIB)
+    ::spdlog::logger probe("aiolocals-backtrace-probe", std::make_shared<marker_probe_sink>(found));
+    probe.enable_backtrace(1);
+    probe.dump_backtrace();
+#endif
+    return found;
+  }();
+  return addresses;
+}
+
+// Whether `msg` is spdlog's marker `text` (see above).
+bool is_marker(const ::spdlog::details::log_msg& msg, std::string_view text,
+               const char* marker_address) noexcept {
+  if (std::string_view(msg.payload.data(), msg.payload.size()) != text) return false;
+  return marker_address == nullptr || msg.payload.data() == marker_address;
+}
+
 // True for a line replayed by dump_backtrace() on this thread.
 bool is_backtrace_replay(const ::spdlog::details::log_msg& msg) noexcept {
   flag_thread_state& state = flag_state;
   if (msg.level == ::spdlog::level::info && msg.payload.size() == backtrace_start.size())
       [[unlikely]] {
-    const std::string_view payload(msg.payload.data(), msg.payload.size());
-    if (payload == backtrace_start) {
+    const marker_addresses& markers = spdlog_marker_addresses();
+    if (is_marker(msg, backtrace_start, markers.start)) {
       state.replaying_backtrace = true;
       return false;
     }
-    if (payload == backtrace_end) {
+    if (is_marker(msg, backtrace_end, markers.end)) {
       state.replaying_backtrace = false;
       return false;
     }
@@ -220,8 +269,9 @@ void warn_once(warned_loggers& warned, const ::spdlog::details::log_msg& msg, co
 
 warned_loggers said_other_thread, said_backtrace;
 
-// Whether the flags may read the current context for `msg`.
-bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
+}  // namespace
+
+bool detail::context_is_the_lines(const ::spdlog::details::log_msg& msg) {
   switch (flag_state.origin) {
     case line_origin::snapshot:
       return true;
@@ -248,6 +298,10 @@ bool context_is_the_lines(const ::spdlog::details::log_msg& msg) {
   }
   return true;
 }
+
+namespace {
+
+using detail::context_is_the_lines;
 
 // Appends `text` escaped, honouring spdlog's padding spec (%8q, %-36q,
 // %=10U, %8!q truncates) as the built-in flags do.
@@ -349,7 +403,7 @@ std::unique_ptr<::spdlog::pattern_formatter> make_formatter(std::string pattern)
   return formatter;
 }
 
-void configure_logging(std::string pattern) {
+void detail::set_formatter_everywhere(std::unique_ptr<::spdlog::formatter> formatter) {
   std::string refused;
   ::spdlog::apply_all([&](const std::shared_ptr<::spdlog::logger>& logger) {
     if (std::dynamic_pointer_cast<::spdlog::async_logger>(logger)) {
@@ -362,7 +416,11 @@ void configure_logging(std::string pattern) {
         " formats on its worker thread, where the caller's request is not known, so its lines "
         "would carry no ids; create it with aiolocals::make_async_logger instead");
   }
-  ::spdlog::set_formatter(make_formatter(std::move(pattern)));
+  ::spdlog::set_formatter(std::move(formatter));
+}
+
+void configure_logging(std::string pattern) {
+  detail::set_formatter_everywhere(make_formatter(std::move(pattern)));
 }
 
 // --- async_pool ---------------------------------------------------------------

@@ -8,7 +8,7 @@
 set -eu
 packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev"
 case "${1:-}" in
-  --bench) packages="$packages libboost-log1.81-dev wrk" ;;
+  --bench) packages="$packages libboost-log1.81-dev nlohmann-json3-dev wrk" ;;
   --fuzz) packages="$packages clang-16 libfuzzer-16-dev libclang-rt-16-dev" ;;
 esac
 missing=""

@@ -26,6 +26,7 @@
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
+#include "warning_catcher.hpp"
 
 namespace asio = boost::asio;
 
@@ -144,33 +145,6 @@ TEST(ConfigureLogging, RefusesWhileAPlainSpdlogAsyncLoggerIsRegistered) {
   EXPECT_NO_THROW(aiolocals::configure_logging());
 }
 
-// Collects what a logger's error handler is told. Warnings about plain
-// loggers arrive from aiolocals' reporter thread: first() waits for one.
-class warning_catcher {
- public:
-  explicit warning_catcher(spdlog::logger& logger) {
-    logger.set_error_handler([this](const std::string& text) {
-      std::lock_guard lock(mutex_);
-      texts_.push_back(text);
-      arrived_.notify_all();
-    });
-  }
-  std::string first() {
-    std::unique_lock lock(mutex_);
-    arrived_.wait_for(lock, std::chrono::seconds(20), [this] { return !texts_.empty(); });
-    return texts_.empty() ? std::string("(no warning)") : texts_.front();
-  }
-  int count() {
-    std::lock_guard lock(mutex_);
-    return static_cast<int>(texts_.size());
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  std::vector<std::string> texts_;
-};
-
 // Why our async logger exists: spdlog's formats on its worker thread, where
 // the caller's context is not current. On main before the fix its lines said
 // "-" (no request) silently; now they say (unknown), and the logger's error
@@ -281,6 +255,25 @@ TEST(AsyncLogger, ALogCallNeverThrows) {
   logger->wait_until_written();
   EXPECT_EQ(sink->lines(), std::vector<std::string>{"still delivered\n"});
   EXPECT_EQ(errors, 1);
+}
+
+// Found by fuzz_json_lines: a message whose text is spdlog's backtrace
+// start marker (a client's bytes logged as the message) made every later
+// line on that thread print (unknown). Only spdlog's own marker counts.
+TEST(Backtrace, AMessageThatSaysTheMarkerSwitchesNothingOff) {
+  auto sink = std::make_shared<capture_sink>();
+  spdlog::logger logger("forged-marker", sink);
+  logger.set_formatter(aiolocals::make_formatter("%q %v"));
+  aiolocals::scope fresh;
+  aiolocals::request.set({"mine", "GET", "/", aiolocals::request_kind::request});
+  logger.info("****************** Backtrace Start ******************");
+  logger.info("after");
+  logger.info(std::string("****************** Backtrace Start ******************"));
+  logger.info("still");
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "mine after\n");
+  EXPECT_EQ(lines[3], "mine still\n");
 }
 
 // spdlog::shutdown() and normal exit: tests/spdlog_shutdown_check.cpp (they

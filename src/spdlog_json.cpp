@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: BSL-1.0
+// JSON log lines (aiolocals/spdlog/json_formatter.hpp).
+#include "aiolocals/spdlog/json_formatter.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "aiolocals/log/json.hpp"
+#include "aiolocals/request.hpp"
+#include "aiolocals/spdlog/flags.hpp"
+#include "spdlog_internal.hpp"
+
+namespace aiolocals {
+
+namespace {
+
+using buffer = ::spdlog::memory_buf_t;
+
+void append(buffer& out, std::string_view text) { out.append(text.data(), text.data() + text.size()); }
+
+// ,"key":"<text escaped>"
+void append_string_field(buffer& out, std::string_view key, std::string_view text) {
+  append(out, ",\"");
+  append(out, key);
+  append(out, "\":\"");
+  append_json_escaped(out, text);
+  out.push_back('"');
+}
+
+// ,"key":"<bytes in lowercase hex>"
+void append_hex_field(buffer& out, std::string_view key, std::span<const std::uint8_t> bytes) {
+  std::array<char, 32> hex{};
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    hex[2 * i] = detail::hex_digits[bytes[i] >> 4];
+    hex[2 * i + 1] = detail::hex_digits[bytes[i] & 0xf];
+  }
+  append(out, ",\"");
+  append(out, key);
+  append(out, "\":\"");
+  out.append(hex.data(), hex.data() + 2 * bytes.size());
+  out.push_back('"');
+}
+
+// `value` as exactly `digits` decimal digits at `out`.
+void put_digits(char* out, std::uint64_t value, int digits) {
+  for (int i = digits - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+}  // namespace
+
+json_formatter::json_formatter(std::string eol) : eol_(std::move(eol)) {}
+
+void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest) {
+  using namespace std::chrono;
+  const auto since_epoch = msg.time.time_since_epoch();
+  const auto second = floor<seconds>(since_epoch);
+  const auto nanos = duration_cast<nanoseconds>(since_epoch - second).count();
+  if (second.count() != cached_second_) {
+    // The date and time of a new second (spdlog caches its own the same way).
+    const sys_days day = floor<days>(sys_seconds(second));
+    const year_month_day date(day);
+    const hh_mm_ss time(sys_seconds(second) - day);
+    char* t = cached_text_;
+    put_digits(t, static_cast<std::uint64_t>(static_cast<int>(date.year())), 4);
+    t[4] = '-';
+    put_digits(t + 5, static_cast<unsigned>(date.month()), 2);
+    t[7] = '-';
+    put_digits(t + 8, static_cast<unsigned>(date.day()), 2);
+    t[10] = 'T';
+    put_digits(t + 11, static_cast<std::uint64_t>(time.hours().count()), 2);
+    t[13] = ':';
+    put_digits(t + 14, static_cast<std::uint64_t>(time.minutes().count()), 2);
+    t[16] = ':';
+    put_digits(t + 17, static_cast<std::uint64_t>(time.seconds().count()), 2);
+    cached_second_ = second.count();
+  }
+  char fraction[11] = {'.'};
+  put_digits(fraction + 1, static_cast<std::uint64_t>(nanos), 9);
+  fraction[10] = 'Z';
+
+  append(dest, "{\"time\":\"");
+  dest.append(cached_text_, cached_text_ + sizeof cached_text_ - 1);
+  dest.append(fraction, fraction + sizeof fraction);
+  dest.push_back('"');
+  const auto level = ::spdlog::level::to_string_view(msg.level);
+  append(dest, ",\"level\":\"");
+  dest.append(level.data(), level.data() + level.size());
+  dest.push_back('"');
+  append_string_field(dest, "logger", {msg.logger_name.data(), msg.logger_name.size()});
+  append_string_field(dest, "message", {msg.payload.data(), msg.payload.size()});
+
+  if (!detail::context_is_the_lines(msg)) {
+    append_string_field(dest, "request_id", unknown_context_marker);
+  } else if (const request_info* current = request.find()) {
+    const trace_context& trace = current->trace;
+    if (trace.is_valid()) {
+      append_hex_field(dest, "trace_id", trace.trace.bytes);
+      append_hex_field(dest, "span_id", trace.span.bytes);
+      if (trace.parent.is_valid()) append_hex_field(dest, "parent_span_id", trace.parent.bytes);
+    }
+    append_string_field(dest, "request_id", current->id);
+    if (current->kind == request_kind::job) {
+      append_string_field(dest, "job", current->path);
+    } else {
+      append_string_field(dest, "method", current->method);
+      append_string_field(dest, "path", current->path);
+    }
+  }
+  dest.push_back('}');
+  append(dest, eol_);
+}
+
+std::unique_ptr<::spdlog::formatter> json_formatter::clone() const {
+  return std::make_unique<json_formatter>(eol_);
+}
+
+std::unique_ptr<json_formatter> make_json_formatter() { return std::make_unique<json_formatter>(); }
+
+void configure_json_logging() { detail::set_formatter_everywhere(make_json_formatter()); }
+
+}  // namespace aiolocals

@@ -5,6 +5,7 @@
 // nlohmann-json, each as a spdlog formatter, all through a sink that really
 // formats (spdlog's null_sink never does: BENCHMARKING.md, trap 1), inside
 // the same traced request.
+#include <fmt/chrono.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 

@@ -2,6 +2,7 @@
 // JSON log lines (aiolocals/spdlog/json_formatter.hpp).
 #include "aiolocals/spdlog/json_formatter.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -30,18 +31,23 @@ void append_string_field(buffer& out, std::string_view key, std::string_view tex
   out.push_back('"');
 }
 
-// ,"key":"<bytes in lowercase hex>"
+// ,"key":"<bytes in lowercase hex>", composed on the stack and appended
+// at once (fmt's append is a call with a capacity check per piece).
 void append_hex_field(buffer& out, std::string_view key, std::span<const std::uint8_t> bytes) {
-  std::array<char, 32> hex{};
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    hex[2 * i] = detail::hex_digits[bytes[i] >> 4];
-    hex[2 * i + 1] = detail::hex_digits[bytes[i] & 0xf];
+  std::array<char, 64> field{};  // the longest: ,"parent_span_id":"<16 hex>"
+  char* p = field.data();
+  *p++ = ',';
+  *p++ = '"';
+  p = std::copy(key.begin(), key.end(), p);
+  *p++ = '"';
+  *p++ = ':';
+  *p++ = '"';
+  for (std::uint8_t byte : bytes) {
+    *p++ = detail::hex_digits[byte >> 4];
+    *p++ = detail::hex_digits[byte & 0xf];
   }
-  append(out, ",\"");
-  append(out, key);
-  append(out, "\":\"");
-  out.append(hex.data(), hex.data() + 2 * bytes.size());
-  out.push_back('"');
+  *p++ = '"';
+  out.append(field.data(), p);
 }
 
 // `value` as exactly `digits` decimal digits at `out`.
@@ -80,24 +86,32 @@ void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest)
     put_digits(t + 17, static_cast<std::uint64_t>(time.seconds().count()), 2);
     cached_second_ = second.count();
   }
-  char fraction[11] = {'.'};
-  put_digits(fraction + 1, static_cast<std::uint64_t>(nanos), 9);
-  fraction[10] = 'Z';
+  const request_info* current = nullptr;
+  const bool known = detail::context_is_the_lines(msg);
+  if (known) current = request.find();
+  // One allocation at most: room for the line if nothing needs escaping.
+  std::size_t estimate = 256 + msg.logger_name.size() + msg.payload.size();
+  if (current != nullptr) estimate += current->id.size() + current->method.size() + current->path.size();
+  dest.reserve(dest.size() + estimate);
 
-  append(dest, "{\"time\":\"");
-  dest.append(cached_text_, cached_text_ + sizeof cached_text_ - 1);
-  dest.append(fraction, fraction + sizeof fraction);
-  dest.push_back('"');
+  // {"time":"<date-time>.<nanoseconds>Z","level":"<level>"
+  std::array<char, 64> head{};
+  char* p = std::copy_n("{\"time\":\"", 9, head.data());
+  p = std::copy(cached_text_, cached_text_ + sizeof cached_text_ - 1, p);
+  *p++ = '.';
+  put_digits(p, static_cast<std::uint64_t>(nanos), 9);
+  p += 9;
+  p = std::copy_n("Z\",\"level\":\"", 12, p);
   const auto level = ::spdlog::level::to_string_view(msg.level);
-  append(dest, ",\"level\":\"");
-  dest.append(level.data(), level.data() + level.size());
-  dest.push_back('"');
+  p = std::copy(level.data(), level.data() + level.size(), p);
+  *p++ = '"';
+  dest.append(head.data(), p);
   append_string_field(dest, "logger", {msg.logger_name.data(), msg.logger_name.size()});
   append_string_field(dest, "message", {msg.payload.data(), msg.payload.size()});
 
-  if (!detail::context_is_the_lines(msg)) {
+  if (!known) {
     append_string_field(dest, "request_id", unknown_context_marker);
-  } else if (const request_info* current = request.find()) {
+  } else if (current != nullptr) {
     const trace_context& trace = current->trace;
     if (trace.is_valid()) {
       append_hex_field(dest, "trace_id", trace.trace.bytes);

@@ -6,7 +6,7 @@
 # --fuzz adds clang-16 and libFuzzer for the fuzz preset). Uses sudo when
 # not run as root.
 set -eu
-packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev"
+packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev jq"
 case "${1:-}" in
   --bench) packages="$packages libboost-log1.81-dev nlohmann-json3-dev wrk" ;;
   --fuzz) packages="$packages clang-16 libfuzzer-16-dev libclang-rt-16-dev" ;;

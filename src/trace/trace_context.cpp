@@ -55,7 +55,6 @@ Id generate_nonzero() {
   return id;
 }
 
-constexpr std::size_t traceparent_size = 55;  // version 00
 
 bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
@@ -126,16 +125,29 @@ std::optional<trace_parent> parse_traceparent(std::span<const std::string_view> 
   return parse_traceparent(values.front());
 }
 
+std::string_view format_traceparent(std::span<char, traceparent_size> out, const trace_id& trace,
+                                    const span_id& span, std::uint8_t flags) noexcept {
+  char* p = out.data();
+  auto put_hex = [&](std::span<const std::uint8_t> bytes) {
+    for (std::uint8_t byte : bytes) {
+      *p++ = detail::hex_digits[byte >> 4];
+      *p++ = detail::hex_digits[byte & 0xf];
+    }
+  };
+  *p++ = '0';
+  *p++ = '0';
+  *p++ = '-';
+  put_hex(trace.bytes);
+  *p++ = '-';
+  put_hex(span.bytes);
+  *p++ = '-';
+  put_hex(std::span<const std::uint8_t>(&flags, 1));
+  return {out.data(), out.size()};
+}
+
 std::string format_traceparent(const trace_id& trace, const span_id& span, std::uint8_t flags) {
-  std::string text = "00-";
-  text.reserve(traceparent_size);
-  text += trace.to_hex();
-  text += '-';
-  text += span.to_hex();
-  text += '-';
-  text.push_back(detail::hex_digits[flags >> 4]);
-  text.push_back(detail::hex_digits[flags & 0xf]);
-  return text;
+  std::array<char, traceparent_size> text;
+  return std::string(format_traceparent(text, trace, span, flags));
 }
 
 std::optional<std::string> validate_tracestate(std::span<const std::string_view> values) {

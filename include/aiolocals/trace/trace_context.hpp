@@ -24,6 +24,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -93,9 +94,16 @@ std::optional<trace_parent> parse_traceparent(std::string_view value) noexcept;
 /// gives a parent; none, several or an invalid one give nothing.
 std::optional<trace_parent> parse_traceparent(std::span<const std::string_view> values) noexcept;
 
+/// The length of a version-00 `traceparent`.
+inline constexpr std::size_t traceparent_size = 55;
+
 /// "00-<trace>-<span>-<flags>": what to send downstream with our own span
 /// id as the parent. Always 55 characters, version 00.
 std::string format_traceparent(const trace_id& trace, const span_id& span, std::uint8_t flags);
+
+/// The same written into `out` (no allocation); returns a view of `out`.
+std::string_view format_traceparent(std::span<char, traceparent_size> out, const trace_id& trace,
+                                    const span_id& span, std::uint8_t flags) noexcept;
 
 /// Every `tracestate` value a request carried, joined and validated: the
 /// members in order without optional whitespace ("" when there were none),

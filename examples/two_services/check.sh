@@ -1,0 +1,50 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
+# Checks a run of the two-service example (run.sh writes OUTPUT_DIR):
+#   examples/two_services/check.sh OUTPUT_DIR REQUESTS
+# with jq, a JSON reader that is not ours. Exits 0 only when every line of
+# a.jsonl and b.jsonl is one JSON object and, for each of the REQUESTS lines
+# of driver.jsonl: the answer was 200 with an id no other request got;
+# service A's lines and service B's lines all carry that id and one trace
+# id; B's parent span id is A's span id (and B's own span is not A's); an
+# id or traceparent the driver sent validly was kept, an invalid one
+# replaced (a fresh UUID, a trace started at A); and no line of either
+# service says its request was unknown.
+set -eu
+out=$1
+requests=$2
+# Every line of both services is one JSON object (jq fails otherwise).
+jq -c 'if type == "object" then empty else error("not an object") end' \
+  "$out/a.jsonl" "$out/b.jsonl"
+
+jq -s --slurpfile a "$out/a.jsonl" --slurpfile b "$out/b.jsonl" '
+  def by_id: map(select(.request_id != null)) | group_by(.request_id)
+             | map({key: .[0].request_id, value: .}) | from_entries;
+  ($a | by_id) as $A | ($b | by_id) as $B |
+  map(. as $d | ($A[$d.response_id] // []) as $al | ($B[$d.response_id] // []) as $bl |
+      $d + {problems: [
+        (if $d.status != 200 then "status" else empty end),
+        (if ($al | length) < 2 then "few lines in A" else empty end),
+        (if ($bl | length) < 1 then "no line in B" else empty end),
+        (if ([$al[].trace_id, $bl[].trace_id] | unique | length) != 1 then "trace ids differ" else empty end),
+        (if ($al[0].trace_id // "" | test("^[0-9a-f]{32}$") | not) then "trace id format" else empty end),
+        (if ([$al[].span_id] | unique | length) != 1 then "A has several spans" else empty end),
+        (if ([$bl[].parent_span_id] | unique) != [$al[0].span_id] then "B parent is not A span" else empty end),
+        (if ([$bl[].span_id] | unique | index($al[0].span_id)) != null then "B reused A span" else empty end),
+        (if $d.sent_id != null and $d.sent_id != $d.response_id then "sent id not kept" else empty end),
+        (if $d.sent_id == null and ($d.response_id | test("^[0-9a-f-]{36}$") | not) then "no fresh id" else empty end),
+        (if $d.sent_trace != null and $al[0].trace_id != $d.sent_trace then "sent trace not kept" else empty end),
+        (if $d.sent_trace == null and $al[0].parent_span_id != null then "invalid trace kept" else empty end)
+      ]})
+  | {requests: length,
+     distinct_ids: (map(.response_id) | unique | length),
+     by_kind: (group_by(.kind) | map({key: .[0].kind, value: length}) | from_entries),
+     failed: map(select(.problems != [])) | length,
+     first_failures: (map(select(.problems != [])) | .[:3]),
+     a_lines: ($a | length), b_lines: ($b | length),
+     unknown_lines: ([$a[], $b[]] | map(select(.request_id == "(unknown)")) | length)}
+' "$out/driver.jsonl" > "$out/summary.json"
+cat "$out/summary.json"
+jq -e --argjson n "$requests" '.requests == $n and .distinct_ids == $n and .failed == 0
+  and .unknown_lines == 0' "$out/summary.json" > /dev/null
+echo "two services: $requests requests, one id and one trace in every line of both; logs in $out"

@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
+# The two-service check must fail when the logs are wrong: corrupts copies
+# of a good run (RUN_DIR, from the example_two_services test) one way at a
+# time and expects examples/two_services/check.sh to refuse each.
+# Usage: two_services_check_catches.sh CHECK_SH RUN_DIR REQUESTS
+set -eu
+check=$1
+run=$2
+requests=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect_refused() {  # what, then a sed program applied to one file
+  what=$1 file=$2 program=$3
+  rm -rf "$work/case"
+  cp -r "$run" "$work/case"
+  sed -i "$program" "$work/case/$file"
+  if cmp -s "$run/$file" "$work/case/$file"; then
+    echo "FAILED: the corruption '$what' changed nothing"; failures=$((failures + 1)); return
+  fi
+  if sh "$check" "$work/case" "$requests" > /dev/null 2>&1; then
+    echo "FAILED: check accepted: $what"; failures=$((failures + 1))
+  else
+    echo "ok: check refused: $what"
+  fi
+}
+
+sh "$check" "$run" "$requests" > /dev/null || { echo "FAILED: the good run is refused"; exit 1; }
+expect_refused "B's parent span is not A's span" b.jsonl '5s/"parent_span_id":"[0-9a-f]*"/"parent_span_id":"0123456789abcdef"/'
+expect_refused "a B line carries another trace" b.jsonl '6s/"trace_id":"[0-9a-f]*"/"trace_id":"0123456789abcdef0123456789abcdef"/'
+expect_refused "an A line carries another request's id" a.jsonl '3s/"request_id":"[^"]*"/"request_id":"someone-else"/'
+expect_refused "a broken JSON line" a.jsonl '4s/}$//'
+expect_refused "a line whose request was unknown" b.jsonl '7s/"request_id":"[^"]*"/"request_id":"(unknown)"/'
+expect_refused "a sent id replaced" driver.jsonl '2s/"response_id":"[^"]*"/"response_id":"other"/'
+[ "$failures" -eq 0 ]

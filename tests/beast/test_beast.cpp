@@ -105,6 +105,27 @@ TEST(Propagate, StampsTheCurrentRequestsIdAndTraceOnAnOutgoingRequest) {
   }
 }
 
+TEST(Propagate, OutsideARequestStartsATraceOnlyWhenAsked) {
+  http::request<http::empty_body> outgoing{http::verb::get, "/downstream", 11};
+  aiolocals::propagate(outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
+  EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
+  const std::string first(outgoing["traceparent"]);
+  const std::vector<std::string_view> values{first};
+  const auto parsed = aiolocals::parse_traceparent(values);
+  ASSERT_TRUE(parsed.has_value()) << first;
+  aiolocals::propagate(outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
+  EXPECT_NE(outgoing["traceparent"], first);  // each call outside a request: its own trace
+  // A custom id header, inside a request.
+  auto incoming = make_request("/in");
+  incoming.set("X-Correlation-ID", "corr-7");
+  aiolocals::tracking_options options;
+  options.header_name = "X-Correlation-ID";
+  aiolocals::request_scope scope(incoming, options);
+  aiolocals::propagate(outgoing, "X-Correlation-ID");
+  EXPECT_EQ(outgoing["X-Correlation-ID"], "corr-7");
+  EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
+}
+
 TEST(RequestScope, TracksASynchronousHandler) {
   auto req = make_request("/sync?secret=1");
   req.set("X-Request-ID", "sync-1");

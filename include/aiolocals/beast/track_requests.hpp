@@ -111,21 +111,40 @@ request_info describe_request(const boost::beast::http::request<Body, Fields>& r
                           incoming_headers{ids.all(), parents.all(), states.all()}, options);
 }
 
+/// How `propagate` stamps an outgoing request.
+struct propagation_options {
+  /// The request-id header to set (the same name the callee tracks).
+  std::string_view header_name = "X-Request-ID";
+  /// Outside any request or job: false (the default) stamps nothing; true
+  /// starts a trace at this call (a fresh `traceparent`, no id), so the
+  /// callee's lines of a call made at start-up or from a plain thread
+  /// still share one trace id with each other.
+  bool start_trace_outside_request = false;
+};
+
 /// Stamps an outgoing request (a Beast client call made while handling a
 /// request or a job) with the current request's id (`X-Request-ID`) and W3C
 /// `traceparent` (this hop's span as the parent) and `tracestate`, so the
-/// called service logs the same id and trace. Outside any request it
-/// stamps nothing. Call it in your client helper before writing the
-/// request to make propagation automatic. Cost: three header sets, no
-/// other allocation (figures in docs/benchmarks.md).
+/// called service logs the same id and trace; outside any request, as
+/// `options` say. Call it in your client helper before writing the request
+/// to make propagation automatic. Cost: three header sets, no other
+/// allocation (figures in docs/benchmarks.md). Thread-safety: reads the
+/// current context only; `outgoing` is yours.
 template <class Body, class Fields>
 void propagate(boost::beast::http::request<Body, Fields>& outgoing,
-               std::string_view header_name = "X-Request-ID") {
+               const propagation_options& options) {
   const request_info* current = request.find();
-  if (current == nullptr) return;
-  outgoing.set(header_name, current->id);
+  std::array<char, traceparent_size> traceparent;
+  if (current == nullptr) {
+    if (options.start_trace_outside_request) {
+      const trace_context root = start_trace();
+      outgoing.set("traceparent", format_traceparent(traceparent, root.trace, root.span, root.flags));
+      outgoing.erase("tracestate");
+    }
+    return;
+  }
+  outgoing.set(options.header_name, current->id);
   if (current->trace.is_valid()) {
-    std::array<char, traceparent_size> traceparent;
     outgoing.set("traceparent", format_traceparent(traceparent, current->trace.trace,
                                                    current->trace.span, current->trace.flags));
     if (!current->trace.tracestate.empty()) {
@@ -134,6 +153,13 @@ void propagate(boost::beast::http::request<Body, Fields>& outgoing,
       outgoing.erase("tracestate");
     }
   }
+}
+
+/// `propagate` with the default options and id header `header_name`.
+template <class Body, class Fields>
+void propagate(boost::beast::http::request<Body, Fields>& outgoing,
+               std::string_view header_name = "X-Request-ID") {
+  propagate(outgoing, propagation_options{header_name});
 }
 
 /// RAII form for synchronous handlers (or your own coroutine plumbing):

@@ -64,9 +64,38 @@ void BM_SpdlogLineWithSameTextLiteral(benchmark::State& state) {
       "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [/api/orders/42#4bf92f35-77b3-4da6-a3ce-929d0e0e4736] "
       "%v");
 }
+// The floor of spdlog's custom-flag mechanism: two custom flags that
+// append the same bytes as ours, with no lookup and no check (a virtual
+// call, spdlog's padding test and an append each).
+template <std::size_t N>
+class constant_flag final : public spdlog::custom_flag_formatter {
+ public:
+  explicit constant_flag(const char (&text)[N]) : text_(text) {}
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    dest.append(text_, text_ + N - 1);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<constant_flag>(*this);
+  }
+
+ private:
+  const char* text_;
+};
+void BM_SpdlogLineWithTwoConstantCustomFlags(benchmark::State& state) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<constant_flag<15>>('1', "/api/orders/42");
+  formatter->add_flag<constant_flag<37>>('2', "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+  formatter->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%1#%2] %v");
+  auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
+  logger->set_formatter(std::move(formatter));
+  for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
+}
 BENCHMARK(BM_SpdlogLineWithoutRequestFlags);
 BENCHMARK(BM_SpdlogLineWithRequestFlags);
 BENCHMARK(BM_SpdlogLineWithSameTextLiteral);
+BENCHMARK(BM_SpdlogLineWithTwoConstantCustomFlags);
 
 // The formatter alone, on a pre-built message: the flags' own cost.
 void format_only(benchmark::State& state, const char* pattern) {

@@ -2,10 +2,14 @@
 // libFuzzer target: choosing the request id from a client's header values.
 // Input: a flags byte, then header values separated by '\n' (each becomes
 // one X-Request-ID field, as duplicate headers would).
+// The same values also go through describe_request's one-pass scan of a
+// whole request (as X-Request-ID, traceparent and tracestate).
 // Invariants: the id is 1-128 printable ASCII bytes under the default rules
 // (any length, still printable, under a permissive validator); a single
 // safe client id is kept verbatim; anything else gets a v4 UUID.
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -79,5 +83,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     require(is_uuid_v4(id));
   }
+
+  // The same values through describe_request's one-pass scan of a whole
+  // request, the field names in another case, the values also sent as
+  // traceparent and tracestate: the same id (or a fresh UUID), and a trace
+  // continued exactly when one valid traceparent came.
+  boost::beast::http::request<boost::beast::http::empty_body> req{
+      boost::beast::http::verb::get, "/", 11};
+  req.set(boost::beast::http::field::host, "h");
+  for (std::string_view value : stored) {
+    req.insert((data[0] & 2) != 0 ? "x-request-ID" : "X-Request-ID", value);
+    req.insert((data[0] & 4) != 0 ? "TraceParent" : "traceparent", value);
+    req.insert("tracestate", value);
+  }
+  const aiolocals::request_info info = aiolocals::describe_request(req, options);
+  if (keep && printable) {
+    require(info.id == id);
+  } else {
+    require(is_uuid_v4(info.id));
+  }
+  require(info.trace.is_valid());
+  const auto parent = aiolocals::parse_traceparent(std::span<const std::string_view>(stored));
+  require(parent.has_value() == info.trace.parent.is_valid());
+  if (parent) require(parent->trace == info.trace.trace && parent->parent == info.trace.parent);
   return 0;
 }

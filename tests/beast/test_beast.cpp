@@ -76,6 +76,41 @@ TEST(RequestId, ABeastRequestIsDescribedWithoutItsQuery) {
   EXPECT_EQ(info.method, "GET");
 }
 
+// describe_request collects the id, traceparent and tracestate in one pass
+// over the fields: names in any case, every duplicate, in order, among
+// fields Beast knows, and an id header that is itself a known field.
+TEST(RequestId, DescribeRequestReadsEveryTrackedFieldInAnyCase) {
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto req = make_request("/p");
+  req.set(http::field::user_agent, "test");
+  req.insert("x-REQUEST-id", "mixed-case");
+  req.insert("TraceParent", parent);
+  req.set(http::field::accept, "*/*");
+  req.insert("TRACESTATE", "a=1");
+  req.insert("tracestate", "b=2");
+  aiolocals::request_info info = aiolocals::describe_request(req, {});
+  EXPECT_EQ(info.id, "mixed-case");
+  EXPECT_EQ(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(info.trace.parent.to_hex(), "00f067aa0ba902b7");
+  EXPECT_EQ(info.trace.tracestate, "a=1,b=2");  // both values, in order
+
+  for (int i = 0; i < 5; ++i) req.insert("traceparent", parent);  // duplicates: restart
+  info = aiolocals::describe_request(req, {});
+  EXPECT_FALSE(info.trace.parent.is_valid());
+  EXPECT_TRUE(info.trace.tracestate.empty());
+  EXPECT_NE(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+
+  for (int i = 0; i < 5; ++i) req.insert("X-Request-ID", "mixed-case");
+  EXPECT_EQ(aiolocals::describe_request(req, {}).id, "mixed-case");
+  req.insert("X-Request-ID", "other");
+  EXPECT_TRUE(std::regex_match(aiolocals::describe_request(req, {}).id, uuid_v4));
+
+  aiolocals::tracking_options options;
+  options.header_name = "From";  // a field Beast knows by name
+  req.set(http::field::from, "known-field-id");
+  EXPECT_EQ(aiolocals::describe_request(req, options).id, "known-field-id");
+}
+
 TEST(RequestId, MoreThanFourDuplicateHeadersAreAllCompared) {
   auto req = make_request();
   for (int i = 0; i < 6; ++i) req.insert("X-Request-ID", "same");

@@ -37,6 +37,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
@@ -62,20 +63,24 @@ namespace detail {
 // it, in order; no allocation for up to four values.
 class header_values {
  public:
+  header_values() = default;
   template <class Allocator>
   header_values(const boost::beast::http::basic_fields<Allocator>& fields, std::string_view name) {
     auto [first, last] = fields.equal_range(name);
-    for (auto it = first; it != last; ++it, ++count_) {
-      if (count_ < few_.size()) {
-        few_[count_] = it->value();
-      } else {
-        if (many_.empty()) many_.assign(few_.begin(), few_.end());
-        many_.push_back(it->value());
-      }
-    }
+    for (auto it = first; it != last; ++it) add(it->value());
   }
   header_values(const header_values&) = delete;
   header_values& operator=(const header_values&) = delete;
+
+  void add(std::string_view value) {
+    if (count_ < few_.size()) {
+      few_[count_] = value;
+    } else {
+      if (many_.empty()) many_.assign(few_.begin(), few_.end());
+      many_.push_back(value);
+    }
+    ++count_;
+  }
   std::span<const std::string_view> all() const noexcept {
     return many_.empty() ? std::span<const std::string_view>(few_.data(), count_)
                          : std::span<const std::string_view>(many_);
@@ -85,6 +90,40 @@ class header_values {
   std::array<std::string_view, 4> few_;
   std::vector<std::string_view> many_;
   std::size_t count_ = 0;
+};
+
+// The three fields request tracking reads (the id, traceparent,
+// tracestate), collected in one pass over a message's fields: a field Beast
+// knows by name is skipped with one compare, the others are told apart by
+// length before any case-insensitive compare. (Three equal_range lookups
+// cost a third of describe_request.)
+class tracking_header_values {
+ public:
+  template <class Allocator>
+  tracking_header_values(const boost::beast::http::basic_fields<Allocator>& fields,
+                         std::string_view id_name) {
+    namespace http = boost::beast::http;
+    const http::field id_field = http::string_to_field(id_name);
+    for (const auto& field : fields) {
+      if (field.name() != http::field::unknown) {
+        if (field.name() == id_field) ids.add(field.value());
+        continue;
+      }
+      const std::string_view name = field.name_string();
+      if (id_field == http::field::unknown && name.size() == id_name.size() &&
+          boost::beast::iequals(name, id_name)) {
+        ids.add(field.value());
+      } else if (name.size() == 11 && boost::beast::iequals(name, "traceparent")) {
+        parents.add(field.value());
+      } else if (name.size() == 10 && boost::beast::iequals(name, "tracestate")) {
+        states.add(field.value());
+      }
+    }
+  }
+  incoming_headers get() const noexcept { return {ids.all(), parents.all(), states.all()}; }
+
+ private:
+  header_values ids, parents, states;
 };
 
 }  // namespace detail
@@ -104,11 +143,8 @@ std::string choose_request_id(const boost::beast::http::basic_fields<Allocator>&
 template <class Body, class Fields>
 request_info describe_request(const boost::beast::http::request<Body, Fields>& req,
                               const tracking_options& options) {
-  const detail::header_values ids(req, options.header_name);
-  const detail::header_values parents(req, "traceparent");
-  const detail::header_values states(req, "tracestate");
-  return describe_request(req.method_string(), req.target(),
-                          incoming_headers{ids.all(), parents.all(), states.all()}, options);
+  const detail::tracking_header_values headers(req, options.header_name);
+  return describe_request(req.method_string(), req.target(), headers.get(), options);
 }
 
 /// How `propagate` stamps an outgoing request.

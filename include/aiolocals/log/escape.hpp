@@ -27,11 +27,11 @@ template <class Buffer>
 void append_escaped(Buffer& out, std::string_view text) {
   // Common case first: a branch-free scan the compiler vectorises, then one
   // append. Only text that needs escaping takes the byte-by-byte path.
-  unsigned unsafe = 0;
+  // (A byte-wide accumulator keeps the vector loop in byte lanes.)
+  unsigned char unsafe = 0;
   for (char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    unsafe |= static_cast<unsigned>(byte < 0x20) | static_cast<unsigned>(byte >= 0x7f) |
-              static_cast<unsigned>(byte == '\\');
+    unsafe |= static_cast<unsigned char>((byte < 0x20) | (byte >= 0x7f) | (byte == '\\'));
   }
   if (unsafe == 0) {
     out.append(text.data(), text.data() + text.size());

@@ -53,8 +53,13 @@ void log_lines(benchmark::State& state, const char* pattern) {
   for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
 }
 void BM_SpdlogLineWithoutRequestFlags(benchmark::State& state) { log_lines(state, plain_pattern); }
+// The default pattern: "[%Q]", the tag in one flag.
 void BM_SpdlogLineWithRequestFlags(benchmark::State& state) {
   log_lines(state, aiolocals::default_log_pattern);
+}
+// The same bytes from the two separate flags, "[%U#%q]".
+void BM_SpdlogLineWithSeparateRequestFlags(benchmark::State& state) {
+  log_lines(state, "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%U#%q] %v");
 }
 // The same bytes as the flags print, as literal text: separates the cost of
 // the longer line from the cost of looking the fields up.
@@ -92,8 +97,21 @@ void BM_SpdlogLineWithTwoConstantCustomFlags(benchmark::State& state) {
   logger->set_formatter(std::move(formatter));
   for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
 }
+// The same floor for the default pattern's one flag (%Q).
+void BM_SpdlogLineWithOneConstantCustomFlag(benchmark::State& state) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<constant_flag<52>>('1', "/api/orders/42#4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+  formatter->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%1] %v");
+  auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
+  logger->set_formatter(std::move(formatter));
+  for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
+}
+BENCHMARK(BM_SpdlogLineWithOneConstantCustomFlag);
 BENCHMARK(BM_SpdlogLineWithoutRequestFlags);
 BENCHMARK(BM_SpdlogLineWithRequestFlags);
+BENCHMARK(BM_SpdlogLineWithSeparateRequestFlags);
 BENCHMARK(BM_SpdlogLineWithSameTextLiteral);
 BENCHMARK(BM_SpdlogLineWithTwoConstantCustomFlags);
 

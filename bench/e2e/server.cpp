@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       std::make_shared<spdlog::logger>("e2e", std::make_shared<formatting_discard_sink>());
   spdlog::set_default_logger(logger);
   if (tracked) {
-    aiolocals::configure_logging();  // "[time] [logger] [level] [%U#%q] %v"
+    aiolocals::configure_logging();  // "[time] [logger] [level] [%Q] %v", %Q = %U#%q
   } else {
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] %v");
   }

@@ -72,6 +72,23 @@ TEST(Flags, AJobHasNoMethod) {
             "- nightly\n");
 }
 
+// %Q is a shorthand: it must print exactly what %U#%q prints, inside and
+// outside a request, for hostile bytes, empty fields and with padding.
+TEST(Flags, TagFlagPrintsExactlyWhatPathHashIdPrints) {
+  const std::optional<aiolocals::request_info> records[] = {
+      std::nullopt,
+      aiolocals::request_info{"abc-123", "GET", "/users/7", aiolocals::request_kind::request},
+      aiolocals::request_info{"id", "GET", "/p\n\x1b[31m\\#x", aiolocals::request_kind::request},
+      aiolocals::request_info{"j-1", "", "nightly", aiolocals::request_kind::job},
+      aiolocals::request_info{"", "GET", "", aiolocals::request_kind::request}};
+  for (const auto& record : records) {
+    EXPECT_EQ(log_line("[%Q] %v", "m", record), log_line("[%U#%q] %v", "m", record));
+  }
+  const aiolocals::request_info current{"abc", "GET", "/p", aiolocals::request_kind::request};
+  EXPECT_EQ(log_line("[%12Q][%-12Q][%3!Q]", "m", current), "[      /p#abc][/p#abc      ][/p#]\n");
+  EXPECT_NE(std::string(aiolocals::default_log_pattern).find("[%Q]"), std::string::npos);
+}
+
 // On main before the fix the width was ignored.
 TEST(Flags, HonourSpdlogsPadding) {
   const aiolocals::request_info current{"abc", "GET", "/p\n", aiolocals::request_kind::request};

@@ -31,7 +31,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/src.hpp>
-#include <boost/url/parse.hpp>
 #include <boost/url/src.hpp>
 #include <charconv>
 #include <cstdio>
@@ -44,6 +43,7 @@
 #include "aiolocals/beast.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "http_session.hpp"
+#include "two_services/client_input.hpp"
 
 namespace {
 
@@ -75,64 +75,31 @@ response reply(const request& req, http::status status, std::string body) {
   return res;
 }
 
-// An http:// URL on this machine as an endpoint and target, or nothing.
-std::optional<std::pair<tcp::endpoint, std::string>> loopback_url(std::string_view text) {
-  auto url = boost::urls::parse_uri(text);
-  if (!url || url->scheme() != "http") return std::nullopt;
-  const std::string host = url->host();
-  if (host != "127.0.0.1" && host != "localhost") return std::nullopt;
-  unsigned short port = 80;
-  if (url->has_port()) {
-    const std::string_view digits = url->port();
-    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (error != std::errc() || end != digits.data() + digits.size() || port == 0) {
-      return std::nullopt;
-    }
-  }
-  std::string target(url->encoded_target());
-  if (target.empty()) target = "/";
-  return std::pair{tcp::endpoint(asio::ip::address_v4::loopback(), port), std::move(target)};
-}
-
 // POST /test: the W3C validation-service protocol (see the file comment).
 asio::awaitable<response> validation_service(const request& req) {
-  json::error_code error;
-  const json::value body = json::parse(req.body(), error);
-  if (error || !body.is_array()) {
+  const auto parsed = two_services::parse_validation_request(req.body());
+  if (!parsed) {
     spdlog::warn("validation request refused: the body is not a JSON array");
     co_return reply(req, http::status::bad_request, "expected a JSON array\n");
   }
-  for (const json::value& element : body.as_array()) {
-    const json::object* call_spec = element.if_object();
-    const json::value* url = call_spec ? call_spec->if_contains("url") : nullptr;
-    const json::value* arguments = call_spec ? call_spec->if_contains("arguments") : nullptr;
-    auto where = url && url->is_string() ? loopback_url(url->as_string()) : std::nullopt;
-    if (!where || arguments == nullptr) {
-      spdlog::warn("validation element skipped: needs an http://127.0.0.1 url and arguments");
-      continue;
-    }
-    request next{http::verb::post, where->second, 11};
+  if (parsed->skipped != 0) {
+    spdlog::warn("{} validation elements skipped: each needs an http://127.0.0.1 url and arguments",
+                 parsed->skipped);
+  }
+  for (const auto& spec : parsed->calls) {
+    request next{http::verb::post, spec.target, 11};
     next.set(http::field::content_type, "application/json");
-    next.body() = json::serialize(*arguments);
-    spdlog::info("validation call to {}", std::string_view(url->as_string()));
+    next.body() = spec.body;
+    spdlog::info("validation call to {}", spec.url);
     try {
-      response res = co_await call(where->first, std::move(next));
+      response res = co_await call(tcp::endpoint(asio::ip::address_v4::loopback(), spec.port),
+                                   std::move(next));
       spdlog::info("validation call answered {}", res.result_int());
     } catch (const std::exception& e) {
       spdlog::warn("validation call failed: {}", e.what());  // the next element still runs
     }
   }
   co_return reply(req, http::status::ok, "");
-}
-
-// The number after `prefix` in `target`, or nothing.
-std::optional<int> number_after(std::string_view target, std::string_view prefix) {
-  if (target.substr(0, prefix.size()) != prefix) return std::nullopt;
-  const std::string_view rest = aiolocals::path_without_query(target).substr(prefix.size());
-  int n = 0;
-  auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
-  if (error != std::errc() || end != rest.data() + rest.size()) return std::nullopt;
-  return n;
 }
 
 struct service {
@@ -144,13 +111,13 @@ struct service {
     if (req.method() == http::verb::post && aiolocals::path_without_query(req.target()) == "/test") {
       co_return co_await validation_service(req);
     }
-    if (auto order = number_after(req.target(), "/orders/"); order && downstream) {
+    if (auto order = two_services::number_after(req.target(), "/orders/"); order && downstream) {
       request ask{http::verb::get, "/inventory/" + std::to_string(*order), 11};
       response stock = co_await call(*downstream, std::move(ask));
       spdlog::info("inventory answered {}: {}", stock.result_int(), stock.body());
       co_return reply(req, http::status::ok, "order " + std::to_string(*order) + ": " + stock.body());
     }
-    if (auto item = number_after(req.target(), "/inventory/"); item && !downstream) {
+    if (auto item = two_services::number_after(req.target(), "/inventory/"); item && !downstream) {
       asio::steady_timer lookup(co_await asio::this_coro::executor, std::chrono::microseconds(50));
       co_await lookup.async_wait(asio::use_awaitable);  // a resumption, as a real lookup has
       spdlog::info("item {} in stock", *item);

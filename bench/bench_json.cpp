@@ -17,19 +17,9 @@
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "bench_main.hpp"
+#include "discarding_sink.hpp"
 
 namespace {
-
-class discarding_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    benchmark::DoNotOptimize(formatted.data());
-    benchmark::ClobberMemory();
-  }
-  void flush_() override {}
-};
 
 std::string rfc3339(spdlog::log_clock::time_point time) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(time);
@@ -37,56 +27,47 @@ std::string rfc3339(spdlog::log_clock::time_point time) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:09}Z", seconds, nanos);
 }
 
-// The same object as json_formatter writes, built as a Boost.JSON value and
-// serialised (Boost.JSON passes invalid UTF-8 through: it does less).
-class boost_json_formatter final : public spdlog::formatter {
+// The object json_formatter writes, built as a `Document` of a JSON
+// library (both spell a member `line["key"] = value`).
+template <class Document>
+Document document_of(const spdlog::details::log_msg& msg) {
+  Document line;
+  line["time"] = rfc3339(msg.time);
+  line["level"] = std::string_view(spdlog::level::to_string_view(msg.level).data());
+  line["logger"] = std::string_view(msg.logger_name.data(), msg.logger_name.size());
+  line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
+  if (const auto* r = aiolocals::request.find()) {
+    line["trace_id"] = r->trace.trace.to_hex();
+    line["span_id"] = r->trace.span.to_hex();
+    line["parent_span_id"] = r->trace.parent.to_hex();
+    line["request_id"] = r->id;
+    line["method"] = r->method;
+    line["path"] = r->path;
+  }
+  return line;
+}
+
+// A spdlog formatter writing document_of<Document>(msg) with `serialise`:
+// Boost.JSON's serialize (which passes invalid UTF-8 through: it does
+// less), nlohmann-json's dump with invalid UTF-8 replaced as ours does.
+template <class Document, std::string (*serialise)(const Document&)>
+class library_json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    boost::json::object line;
-    line["time"] = rfc3339(msg.time);
-    line["level"] = std::string_view(spdlog::level::to_string_view(msg.level).data());
-    line["logger"] = std::string_view(msg.logger_name.data(), msg.logger_name.size());
-    line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
-    if (const auto* r = aiolocals::request.find()) {
-      line["trace_id"] = r->trace.trace.to_hex();
-      line["span_id"] = r->trace.span.to_hex();
-      line["parent_span_id"] = r->trace.parent.to_hex();
-      line["request_id"] = r->id;
-      line["method"] = r->method;
-      line["path"] = r->path;
-    }
-    const std::string text = boost::json::serialize(line);
+    const std::string text = serialise(document_of<Document>(msg));
     dest.append(text.data(), text.data() + text.size());
     dest.push_back('\n');
   }
   std::unique_ptr<formatter> clone() const override {
-    return std::make_unique<boost_json_formatter>();
+    return std::make_unique<library_json_formatter>();
   }
 };
-
-// The same with nlohmann-json, invalid UTF-8 replaced as ours does.
-class nlohmann_formatter final : public spdlog::formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    nlohmann::ordered_json line;
-    line["time"] = rfc3339(msg.time);
-    line["level"] = std::string_view(spdlog::level::to_string_view(msg.level).data());
-    line["logger"] = std::string_view(msg.logger_name.data(), msg.logger_name.size());
-    line["message"] = std::string_view(msg.payload.data(), msg.payload.size());
-    if (const auto* r = aiolocals::request.find()) {
-      line["trace_id"] = r->trace.trace.to_hex();
-      line["span_id"] = r->trace.span.to_hex();
-      line["parent_span_id"] = r->trace.parent.to_hex();
-      line["request_id"] = r->id;
-      line["method"] = r->method;
-      line["path"] = r->path;
-    }
-    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    dest.append(text.data(), text.data() + text.size());
-    dest.push_back('\n');
-  }
-  std::unique_ptr<formatter> clone() const override { return std::make_unique<nlohmann_formatter>(); }
-};
+std::string boost_json_text(const boost::json::object& line) { return boost::json::serialize(line); }
+std::string nlohmann_text(const nlohmann::ordered_json& line) {
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+using boost_json_formatter = library_json_formatter<boost::json::object, boost_json_text>;
+using nlohmann_formatter = library_json_formatter<nlohmann::ordered_json, nlohmann_text>;
 
 void log_lines(benchmark::State& state, std::unique_ptr<spdlog::formatter> formatter) {
   aiolocals::scope scope;

@@ -23,20 +23,9 @@
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "bench_main.hpp"
+#include "discarding_sink.hpp"
 
 namespace {
-
-// Formats every message with the logger's formatter, then drops the bytes.
-class discarding_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    benchmark::DoNotOptimize(formatted.data());
-    benchmark::ClobberMemory();
-  }
-  void flush_() override {}
-};
 
 constexpr const char* plain_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] %v";
 

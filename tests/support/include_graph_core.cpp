@@ -7,6 +7,7 @@
 #include "aiolocals/http/request_id.hpp"
 #include "aiolocals/local.hpp"
 #include "aiolocals/log/escape.hpp"
+#include "aiolocals/log/json.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 #include "aiolocals/version.hpp"

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/uuid/random_generator.hpp>
@@ -145,6 +146,31 @@ void BM_TrackedHandlerGeneratedId(benchmark::State& state) {
 BENCHMARK(BM_BareHandler)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerClientId)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerGeneratedId)->Unit(benchmark::kMicrosecond);
+
+// The same with a handler that suspends once (as one with any I/O does):
+// Asio's co_spawn then skips the extra post it makes for a task that
+// completed without suspending, so this is the per-request cost a real
+// server pays.
+asio::awaitable<response> resuming_handler(request req) {
+  co_await asio::post(asio::use_awaitable);
+  response res{http::status::ok, req.version()};
+  res.body() = "ok";
+  co_return res;
+}
+asio::awaitable<response> co_spawned_resuming_handler(request req) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::co_spawn(ex, resuming_handler(std::move(req)), asio::use_awaitable);
+}
+void BM_ResumingHandler(benchmark::State& state) { run_calls(state, resuming_handler, true); }
+void BM_ResumingHandlerCoSpawned(benchmark::State& state) {
+  run_calls(state, co_spawned_resuming_handler, true);
+}
+void BM_ResumingHandlerTracked(benchmark::State& state) {
+  run_calls(state, aiolocals::track_requests(resuming_handler), true);
+}
+BENCHMARK(BM_ResumingHandler)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ResumingHandlerCoSpawned)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ResumingHandlerTracked)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -32,7 +32,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/src.hpp>
 #include <boost/url/src.hpp>
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -388,9 +389,23 @@ class request_tag_flag final : public ::spdlog::custom_flag_formatter {
       return;
     }
     const request_info* current = request.find();
-    append_part(out, current != nullptr ? std::string_view(current->path) : "", true);
+    const std::string_view path = current != nullptr ? std::string_view(current->path) : "";
+    const std::string_view id = current != nullptr ? std::string_view(current->id) : "";
+    if (!path.empty() && !id.empty() && !detail::needs_escaping<'\\'>(path) &&
+        !detail::needs_escaping<'\\'>(id)) {
+      // The usual line: both parts safe as they are, written with one
+      // capacity check instead of three appends.
+      const std::size_t start = out.size();
+      out.resize(start + path.size() + 1 + id.size());
+      char* at = out.data() + start;
+      std::memcpy(at, path.data(), path.size());
+      at[path.size()] = '#';
+      std::memcpy(at + path.size() + 1, id.data(), id.size());
+      return;
+    }
+    append_part(out, path, true);
     out.push_back('#');
-    append_part(out, current != nullptr ? std::string_view(current->id) : "", true);
+    append_part(out, id, true);
   }
   static void append_part(::spdlog::memory_buf_t& out, std::string_view text, bool escape) {
     if (text.empty()) {

@@ -3,6 +3,7 @@
 // ASCII and decodes back to exactly what the client sent.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,51 @@ TEST(Escape, EveryByteValueRoundTrips) {
     }
   }
   EXPECT_EQ(decoded, all);
+}
+
+// The fast check reads 16, 8 or 4 bytes at a time with an overlapping last
+// block: every byte value at every position of every length up to 70 (all
+// of its paths and block edges) must be found, and nothing else.
+template <char... Also>
+void expect_exact_check(std::string_view label) {
+  const auto needs = [](unsigned char byte) {
+    return byte < 0x20 || byte >= 0x7f || ((byte == static_cast<unsigned char>(Also)) || ...);
+  };
+  for (std::size_t size = 1; size <= 70; ++size) {
+    for (std::size_t at = 0; at < size; ++at) {
+      // Neighbours 0x20 and 0x7e sit right at the edges of the range.
+      std::string text(size, at % 2 == 0 ? '~' : ' ');
+      for (int byte = 0; byte < 256; ++byte) {
+        text[at] = static_cast<char>(byte);
+        ASSERT_EQ(aiolocals::detail::needs_escaping<Also...>(text),
+                  needs(static_cast<unsigned char>(byte)))
+            << label << ": byte " << byte << " at " << at << " of " << size;
+      }
+    }
+  }
+  EXPECT_FALSE(aiolocals::detail::needs_escaping<Also...>(""));
+  // Random texts over boundary bytes, several unsafe ones at once (a borrow
+  // between bytes must never hide one, nor invent one).
+  std::mt19937 random(7);
+  const unsigned char alphabet[] = {0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5c, 0x5d, 0x22,
+                                    0x7e, 0x7f, 0x80, 0xff, 0x41, 0x01, 0x3f, 0xa0};
+  for (int round = 0; round < 200'000; ++round) {
+    std::string text(random() % 40, 'a');
+    bool expected = false;
+    for (char& c : text) {
+      const unsigned char byte =
+          random() % 4 == 0 ? alphabet[random() % sizeof alphabet]
+                            : static_cast<unsigned char>(0x20 + random() % 0x5f);
+      c = static_cast<char>(byte);
+      expected = expected || needs(byte);
+    }
+    ASSERT_EQ(aiolocals::detail::needs_escaping<Also...>(text), expected) << label;
+  }
+}
+
+TEST(Escape, TheFastCheckFindsExactlyTheBytesToEscape) {
+  expect_exact_check<'\\'>("log line");
+  expect_exact_check<'"', '\\'>("JSON string");
 }
 
 }  // namespace

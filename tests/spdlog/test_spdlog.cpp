@@ -80,7 +80,13 @@ TEST(Flags, TagFlagPrintsExactlyWhatPathHashIdPrints) {
       aiolocals::request_info{"abc-123", "GET", "/users/7", aiolocals::request_kind::request},
       aiolocals::request_info{"id", "GET", "/p\n\x1b[31m\\#x", aiolocals::request_kind::request},
       aiolocals::request_info{"j-1", "", "nightly", aiolocals::request_kind::job},
-      aiolocals::request_info{"", "GET", "", aiolocals::request_kind::request}};
+      aiolocals::request_info{"", "GET", "", aiolocals::request_kind::request},
+      // Safe parts take one write into the buffer: also past its inline
+      // capacity, and with one part hostile or empty.
+      aiolocals::request_info{std::string(300, 'i'), "GET", "/" + std::string(700, 'p'),
+                              aiolocals::request_kind::request},
+      aiolocals::request_info{"id\\x", "GET", "/safe", aiolocals::request_kind::request},
+      aiolocals::request_info{"id", "GET", "", aiolocals::request_kind::request}};
   for (const auto& record : records) {
     EXPECT_EQ(log_line("[%Q] %v", "m", record), log_line("[%U#%q] %v", "m", record));
   }

@@ -72,13 +72,7 @@ inline std::size_t utf8_sequence(const unsigned char* p, const unsigned char* en
 /// or alike (push_back and append(first, last)).
 template <class Buffer>
 void append_json_escaped(Buffer& out, std::string_view text) {
-  unsigned char attention = 0;  // byte-wide: the vector loop stays in byte lanes
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    attention |= static_cast<unsigned char>((byte < 0x20) | (byte >= 0x7f) | (byte == '"') |
-                                            (byte == '\\'));
-  }
-  if (attention == 0) {
+  if (!detail::needs_escaping<'"', '\\'>(text)) {
     out.append(text.data(), text.data() + text.size());
     return;
   }

@@ -183,6 +183,9 @@ namespace detail {
 // The integrations' way to a context's internals; not for applications.
 struct context_access {
   static context_impl* impl(const context& ctx) noexcept { return ctx.impl_; }
+  // context::current().copy() without taking and dropping a reference to
+  // the current context.
+  static context copy_of_current() { return context(copy_impl(current_impl())); }
 };
 }  // namespace detail
 

@@ -31,11 +31,15 @@ requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn(
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
     CompletionToken&& token = {}) {
   using signature = typename detail::co_spawn_signature<T>::type;
-  context current = context::current();
-  auto child_executor = detail::with_context(ex, current.copy());
-  return boost::asio::async_initiate<CompletionToken, signature>(
-      detail::initiate_co_spawn_with_context{}, token, std::move(child_executor),
-      std::move(awaitable), std::move(current));
+  auto child_executor = detail::with_context(ex, detail::context_access::copy_of_current());
+  if constexpr (std::is_same_v<std::decay_t<CompletionToken>, boost::asio::detached_t>) {
+    // Nothing completes: no spawner's context to keep for a handler.
+    return boost::asio::co_spawn(std::move(child_executor), std::move(awaitable), token);
+  } else {
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        detail::initiate_co_spawn_with_context{}, token, std::move(child_executor),
+        std::move(awaitable), context::current());
+  }
 }
 
 /// As above, on an execution context's executor (`co_spawn(io, ...)`).

@@ -30,8 +30,9 @@
 //    context and are formatted in the dumper's.
 // Padding is honoured as for spdlog's own flags (%-36q, %8U, %=9W, %8!q).
 //
-// Cost: each flag is one `local::find()`, a thread-id compare, a vectorised
-// check that nothing needs escaping, and an append; figures in
+// Cost: each flag is one `local::find()`, a thread-id compare, a check of
+// 16 or 8 bytes at a time that nothing needs escaping, and an append (%Q:
+// one write for both parts); figures in
 // docs/benchmarks.md. Thread-safety: the flags and configure_logging are as
 // thread-safe as spdlog's own formatters and registry.
 #pragma once

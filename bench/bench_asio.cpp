@@ -80,7 +80,8 @@ class pass_through_executor {
   explicit pass_through_executor(const Inner& inner, Payload payload = {})
       : inner_(inner), payload_(std::move(payload)) {}
   template <class Property>
-  requires asio::can_query<const Inner&, Property>::value decltype(auto) query(const Property& p) const {
+  requires asio::can_query<const Inner&, Property>::value decltype(auto) query(
+      const Property& p) const {
     return asio::query(inner_, p);
   }
   // Each on an lvalue copies the payload, on an rvalue moves it (as ours
@@ -103,8 +104,8 @@ class pass_through_executor {
   }
   template <class Function>
   void execute(Function&& f) const& {
-    asio::execution::execute(
-        inner_, passed_through<std::decay_t<Function>, Payload>{std::forward<Function>(f), payload_});
+    asio::execution::execute(inner_, passed_through<std::decay_t<Function>, Payload>{
+                                         std::forward<Function>(f), payload_});
   }
   template <class Function>
   void execute(Function&& f) && {
@@ -120,7 +121,8 @@ class pass_through_executor {
 
  private:
   template <class Other>
-  static pass_through_executor<std::decay_t<Other>, Payload> rewrap(Other&& inner, Payload payload) {
+  static pass_through_executor<std::decay_t<Other>, Payload> rewrap(Other&& inner,
+                                                                    Payload payload) {
     return pass_through_executor<std::decay_t<Other>, Payload>(std::forward<Other>(inner),
                                                                std::move(payload));
   }
@@ -135,13 +137,15 @@ class counted_handle {
   counted_handle(const counted_handle& other) noexcept : object_(other.object_) {
     object_->count.fetch_add(1, std::memory_order_relaxed);
   }
-  counted_handle(counted_handle&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
+  counted_handle(counted_handle&& other) noexcept
+      : object_(std::exchange(other.object_, nullptr)) {}
   counted_handle& operator=(counted_handle other) noexcept {
     std::swap(object_, other.object_);
     return *this;
   }
   ~counted_handle() {
-    if (object_ != nullptr && object_->count.fetch_sub(1, std::memory_order_acq_rel) == 1) delete object_;
+    if (object_ != nullptr && object_->count.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      delete object_;
   }
   friend bool operator==(const counted_handle& a, const counted_handle& b) noexcept {
     return a.object_ == b.object_;
@@ -206,8 +210,8 @@ void BM_AwaitRoundTripsWithContext(benchmark::State& state) {
 // Floor: the round trips on the counted do-nothing adapter.
 void BM_AwaitRoundTripsCountedPassThroughAdapter(benchmark::State& state) {
   run_batches(state, handlers, true, [](asio::io_context& io) {
-    asio::co_spawn(pass_through_executor(io.get_executor(), counted_handle()), round_trips(handlers),
-                   asio::detached);
+    asio::co_spawn(pass_through_executor(io.get_executor(), counted_handle()),
+                   round_trips(handlers), asio::detached);
   });
 }
 BENCHMARK(BM_AwaitRoundTripsPlain)->Unit(benchmark::kMillisecond);
@@ -231,11 +235,12 @@ void spawn_batches(benchmark::State& state, Spawn spawn) {
   state.SetItemsProcessed(state.iterations() * spawns);
 }
 void BM_CoSpawnPlain(benchmark::State& state) {
-  spawn_batches(state, [](asio::io_context& io) { asio::co_spawn(io, empty_task(), asio::detached); });
+  spawn_batches(state,
+                [](asio::io_context& io) { asio::co_spawn(io, empty_task(), asio::detached); });
 }
 void BM_CoSpawnWithContextCopy(benchmark::State& state) {
-  spawn_batches(state,
-                [](asio::io_context& io) { aiolocals::co_spawn(io, empty_task(), asio::detached); });
+  spawn_batches(
+      state, [](asio::io_context& io) { aiolocals::co_spawn(io, empty_task(), asio::detached); });
 }
 // Floors for co_spawn onto an adapter: the do-nothing adapter (any
 // adapter's own cost under Asio: the awaitable's any_io_executor then calls

@@ -24,37 +24,18 @@ namespace aiolocals {
 namespace detail {
 inline constexpr char hex_digits[] = "0123456789abcdef";
 
-// Whether `text` holds a byte outside printable ASCII (below 0x20, DEL, 0x80
-// and up) or one of `Also`: whether it needs escaping. The ids and paths a log line
-// carries are short (10-40 bytes), where a compiler-vectorised loop spends
-// most of its time in its scalar prologue and tail; this looks at 16 bytes
-// at a time with SSE2 (x86-64's baseline) or 8 with plain 64-bit
-// arithmetic, the last block overlapping the one before, so any length
-// from 4 bytes on takes two to three steps.
+// Whether `text` holds a byte outside printable ASCII (below 0x20, DEL,
+// 0x80 and up) or one of `Also`, using plain 64-bit arithmetic on 8 bytes
+// at a time (4 below 8), the last block overlapping the one before. The
+// high bit of each byte of `unsafe(w)` says "this byte": below 0x20
+// ((w - 0x20..) & ~w is exact for "some byte is below": a borrow only ever
+// follows a byte that is), 0x80 and up, DEL or one of `Also` (a zero byte
+// after xor). The portable path of needs_escaping, and its path below 16
+// bytes.
 template <char... Also>
-bool needs_escaping(std::string_view text) noexcept {
+bool needs_escaping_by_words(std::string_view text) noexcept {
   const char* const data = text.data();
   const std::size_t size = text.size();
-#if defined(__SSE2__)
-  if (size >= 16) {
-    // Signed compare: bytes 0x80-0xff are negative, so "< 0x20" catches
-    // them along with the controls.
-    const auto unsafe = [](const char* at) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-      __m128i found = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-      ((found = _mm_or_si128(found, _mm_cmpeq_epi8(v, _mm_set1_epi8(Also)))), ...);
-      return found;
-    };
-    __m128i found = unsafe(data + size - 16);
-    for (std::size_t at = 0; at + 16 < size; at += 16) found = _mm_or_si128(found, unsafe(data + at));
-    return _mm_movemask_epi8(found) != 0;
-  }
-#endif
-  // The high bit of each byte of the result says "unsafe": below 0x20
-  // ((w - 0x20..) & ~w: exact for "some byte is below", a borrow only ever
-  // follows a byte that is), 0x80 and up, DEL or one of `Also` (a zero byte
-  // after xor).
   constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
   const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v; };
   const auto unsafe = [&](std::uint64_t w) {
@@ -84,6 +65,36 @@ bool needs_escaping(std::string_view text) noexcept {
                                         ((byte == static_cast<unsigned char>(Also)) | ...));
   }
   return found != 0;
+}
+
+// Whether `text` needs escaping (see needs_escaping_by_words). The ids and
+// paths a log line carries are short (10-40 bytes), where a
+// compiler-vectorised loop spends most of its time in its scalar prologue
+// and tail; from 16 bytes on this reads 16 at a time with SSE2 (x86-64's
+// baseline), the last block overlapping the one before, so a 40-byte id
+// takes three steps.
+template <char... Also>
+bool needs_escaping(std::string_view text) noexcept {
+#if defined(__SSE2__)
+  if (text.size() >= 16) {
+    // Signed compare: bytes 0x80-0xff are negative, so "< 0x20" catches
+    // them along with the controls.
+    const auto unsafe = [](const char* at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      __m128i found = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+      ((found = _mm_or_si128(found, _mm_cmpeq_epi8(v, _mm_set1_epi8(Also)))), ...);
+      return found;
+    };
+    const char* const data = text.data();
+    __m128i found = unsafe(data + text.size() - 16);
+    for (std::size_t at = 0; at + 16 < text.size(); at += 16) {
+      found = _mm_or_si128(found, unsafe(data + at));
+    }
+    return _mm_movemask_epi8(found) != 0;
+  }
+#endif
+  return needs_escaping_by_words<Also...>(text);
 }
 }  // namespace detail
 

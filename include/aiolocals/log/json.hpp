@@ -19,8 +19,7 @@
 // U+FFFD-worthy bytes.
 // Cost: one check of 16 or 8 bytes at a time (the one append_escaped uses)
 // and one append when nothing needs attention (printable ASCII); otherwise
-// a byte-wise pass. No state:
-// thread-safe; no allocation beyond `out`.
+// a byte-wise pass. No state: thread-safe; no allocation beyond `out`.
 #pragma once
 
 #include <cstddef>

@@ -58,11 +58,18 @@ asio::awaitable<void> call_repeatedly(const Handler& handler, bool with_client_i
   }
 }
 
+// `in_session`: the calling loop is spawned as a session
+// (aiolocals::co_spawn_session), as a server's connection loop would be.
 template <class Handler>
-void run_calls(benchmark::State& state, const Handler& handler, bool with_client_id) {
+void run_calls(benchmark::State& state, const Handler& handler, bool with_client_id,
+               bool in_session = false) {
   asio::io_context io(1);
   for (auto _ : state) {
-    asio::co_spawn(io, call_repeatedly(handler, with_client_id), asio::detached);
+    if (in_session) {
+      aiolocals::co_spawn_session(io, call_repeatedly(handler, with_client_id), asio::detached);
+    } else {
+      asio::co_spawn(io, call_repeatedly(handler, with_client_id), asio::detached);
+    }
     io.run();
     io.restart();
   }
@@ -143,9 +150,13 @@ void BM_TrackedHandlerClientId(benchmark::State& state) {
 void BM_TrackedHandlerGeneratedId(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), false);
 }
+void BM_TrackedHandlerInSession(benchmark::State& state) {
+  run_calls(state, aiolocals::track_requests(bare_handler), true, true);
+}
 BENCHMARK(BM_BareHandler)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerClientId)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerGeneratedId)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TrackedHandlerInSession)->Unit(benchmark::kMicrosecond);
 
 // The same with a handler that suspends once (as one with any I/O does):
 // Asio's co_spawn then skips the extra post it makes for a task that
@@ -168,7 +179,11 @@ void BM_ResumingHandlerCoSpawned(benchmark::State& state) {
 void BM_ResumingHandlerTracked(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(resuming_handler), true);
 }
+void BM_ResumingHandlerTrackedInSession(benchmark::State& state) {
+  run_calls(state, aiolocals::track_requests(resuming_handler), true, true);
+}
 BENCHMARK(BM_ResumingHandler)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ResumingHandlerTrackedInSession)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandlerCoSpawned)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandlerTracked)->Unit(benchmark::kMicrosecond);
 

@@ -5,10 +5,13 @@
 # loopback. Interleaved pairs (the order alternates), medians and the ratio.
 # Build first: tools/install-deps.sh --bench && cmake --preset bench && cmake --build --preset bench
 # Usage: bench/e2e/run.sh [pairs] [seconds]     (default 5 pairs of 6 s)
+# TRACKED=tracked-tasks measures connections spawned as plain tasks instead
+# of sessions (aiolocals::co_spawn_session).
 set -eu
 pairs=${1:-5}
 seconds=${2:-6}
 server=${SERVER:-build/bench/bench/e2e_server}
+tracked=${TRACKED:-tracked}
 port=18650
 results=$(mktemp)
 
@@ -33,14 +36,14 @@ i=0
 while [ "$i" -lt "$pairs" ]; do
   i=$((i + 1))
   echo "pair $i"
-  if [ $((i % 2)) -eq 1 ]; then measure bare; measure tracked; else measure tracked; measure bare; fi
+  if [ $((i % 2)) -eq 1 ]; then measure bare; measure "$tracked"; else measure "$tracked"; measure bare; fi
 done
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 bare_rps=$(awk '$1 == "bare" {print $2}' "$results" | median)
-tracked_rps=$(awk '$1 == "tracked" {print $2}' "$results" | median)
+tracked_rps=$(awk -v t="$tracked" '$1 == t {print $2}' "$results" | median)
 bare_p99=$(awk '$1 == "bare" {print $3}' "$results" | median)
-tracked_p99=$(awk '$1 == "tracked" {print $3}' "$results" | median)
+tracked_p99=$(awk -v t="$tracked" '$1 == t {print $3}' "$results" | median)
 echo "median requests/s: tracked $tracked_rps, untracked $bare_rps, ratio $(echo "$tracked_rps $bare_rps" | awk '{printf "%.3f", $1/$2}')"
 echo "median p99 latency: tracked ${tracked_p99} us, untracked ${bare_p99} us"
 rm -f "$results"

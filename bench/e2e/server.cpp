@@ -2,8 +2,12 @@
 // The end-to-end benchmark's server: a Beast HTTP/1.1 keep-alive server on
 // 127.0.0.1 with two io_context threads; per request one timer resumption
 // and one spdlog line, formatted for real into a buffer and discarded.
-//   e2e_server --tracked PORT   track_requests + the %U#%q flags
-//   e2e_server --bare PORT      the same handler and line, untracked, no flags
+//   e2e_server --tracked PORT        track_requests + the %Q flag, each
+//                                    connection a session (co_spawn_session)
+//   e2e_server --tracked-tasks PORT  the same, each connection a plain
+//                                    asio::co_spawn (a task per request)
+//   e2e_server --bare PORT           the same handler and line, untracked, no
+//                                    flags, plain asio::co_spawn
 // Prints "ready" once it accepts; runs until killed (SIGTERM/SIGINT).
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -55,10 +59,12 @@ asio::awaitable<response> handle(request req) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool tracked = argc == 3 && std::strcmp(argv[1], "--tracked") == 0;
+  const bool sessions = argc == 3 && std::strcmp(argv[1], "--tracked") == 0;
+  const bool tasks = argc == 3 && std::strcmp(argv[1], "--tracked-tasks") == 0;
+  const bool tracked = sessions || tasks;
   const bool bare = argc == 3 && std::strcmp(argv[1], "--bare") == 0;
   if (!tracked && !bare) {
-    std::fprintf(stderr, "usage: %s --tracked|--bare PORT\n", argv[0]);
+    std::fprintf(stderr, "usage: %s --tracked|--tracked-tasks|--bare PORT\n", argv[0]);
     return 2;
   }
   auto logger =
@@ -76,9 +82,11 @@ int main(int argc, char** argv) {
   auto tracked_handler = aiolocals::track_requests(handle);
   auto bare_handler = [](request req) { return handle(std::move(req)); };
   if (tracked) {
-    asio::co_spawn(io, serve(acceptor, tracked_handler), asio::detached);
+    asio::co_spawn(io,
+                   serve(acceptor, tracked_handler, sessions ? spawn_as::session : spawn_as::task),
+                   asio::detached);
   } else {
-    asio::co_spawn(io, serve(acceptor, bare_handler), asio::detached);
+    asio::co_spawn(io, serve(acceptor, bare_handler, spawn_as::task), asio::detached);
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -280,10 +281,268 @@ TEST(TrackRequests, SpawnedChildrenSeeTheRequest) {
   EXPECT_EQ(child_saw.get_future().get(), "parent-1");
 }
 
+// ---- Sessions (aiolocals::co_spawn_session): the handler runs in the
+// session's own coroutine, switched into the request's context.
+
+aiolocals::local<std::string> session_tag{"session_tag"};
+
+request request_with_id(const std::string& id) {
+  auto req = make_request("/s");
+  req.set("X-Request-ID", id);
+  return req;
+}
+
+// Runs `body` as a session on a 2-thread io_context until everything ends.
+template <class Body>
+void run_session(const Body& body) {
+  asio::io_context io(2);
+  aiolocals::co_spawn_session(io, body(), asio::detached);
+  std::thread second([&] { io.run(); });
+  io.run();
+  second.join();
+}
+
+template <class Executor>
+bool runs_on_session_executor(const Executor& ex) {
+  return ex.template target<aiolocals::session_executor<asio::io_context::executor_type>>() !=
+         nullptr;
+}
+
+TEST(Session, EachRequestRunsInTheSessionItselfInItsOwnContext) {
+  std::vector<std::string> seen;  // written by one coroutine at a time
+  bool fast_path = true;
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    fast_path = fast_path && runs_on_session_executor(co_await asio::this_coro::executor);
+    seen.push_back(aiolocals::request.get().id + (session_tag.is_set() ? " +tag" : ""));
+    co_await asio::post(asio::use_awaitable);
+    seen.push_back(aiolocals::request.get().id);
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::microseconds(20));
+    co_await timer.async_wait(asio::use_awaitable);
+    seen.push_back(aiolocals::request.get().id);
+    co_return response{http::status::ok, req.version()};
+  });
+  auto spawner = session_tag.scoped("spawner's");
+  auto session = [&]() -> asio::awaitable<void> {
+    seen.push_back("session sees " + session_tag.get());
+    session_tag.set("session's");
+    for (const char* id : {"a", "b", "c"}) {
+      response res = co_await tracked(request_with_id(id));
+      seen.push_back(std::string("echo ") + std::string(res["X-Request-ID"]) +
+                     (aiolocals::request.is_set() ? " in a request" : "") + " " +
+                     session_tag.get());
+    }
+  };
+  run_session(session);
+  EXPECT_TRUE(fast_path);
+  EXPECT_EQ(session_tag.get(), "spawner's");  // the session wrote its own copy
+  EXPECT_EQ(seen, (std::vector<std::string>{"session sees spawner's", "a", "a", "a",
+                                             "echo a session's", "b", "b", "b",
+                                             "echo b session's", "c", "c", "c",
+                                             "echo c session's"}));
+}
+
+// Yields to the io_context until `flag` is set (by another coroutine or
+// thread): a real signal, without a timer race.
+asio::awaitable<void> until(const std::atomic<bool>& flag) {
+  while (!flag) co_await asio::post(asio::use_awaitable);
+}
+
+TEST(Session, ChildrenStartedInARequestKeepItsContextAfterItEnds) {
+  // Request "a" starts children three ways and ends; they run while the
+  // session handles "b" and must still see "a" (a shared session context
+  // would show "b" here, undetectably).
+  std::vector<std::string> children_saw;
+  std::mutex mutex;
+  std::atomic<bool> go{false}, all_recorded{false};
+  asio::any_io_executor kept;  // an executor copied in "a", used in "b"
+  auto record = [&](std::string what) {
+    std::lock_guard lock(mutex);
+    children_saw.push_back(what + " " +
+                           (aiolocals::request.is_set() ? aiolocals::request.get().id : "-"));
+    if (children_saw.size() == 5) all_recorded = true;
+  };
+  auto child = [&](std::string name) -> asio::awaitable<void> {
+    co_await until(go);
+    record(name);
+    co_await asio::post(asio::use_awaitable);
+    record(name);
+  };
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    auto ex = co_await asio::this_coro::executor;
+    if (aiolocals::request.get().id == "a") {
+      asio::co_spawn(ex, child("plain"), asio::detached);
+      aiolocals::co_spawn(ex, child("copy"), asio::detached);
+      kept = ex;
+    } else {
+      go = true;  // the children run now, during "b"
+      asio::post(kept, [&] { record("kept executor"); });
+      co_await until(all_recorded);
+      EXPECT_EQ(aiolocals::request.get().id, "b");
+    }
+    co_return response{http::status::ok, req.version()};
+  });
+  auto session = [&]() -> asio::awaitable<void> {
+    co_await tracked(request_with_id("a"));
+    co_await tracked(request_with_id("b"));
+    kept = {};
+  };
+  run_session(session);
+  std::sort(children_saw.begin(), children_saw.end());
+  EXPECT_EQ(children_saw, (std::vector<std::string>{"copy a", "copy a", "kept executor a",
+                                                     "plain a", "plain a"}));
+}
+
+TEST(Session, TasksStartedBetweenRequestsNeverSeeARequest) {
+  // A watchdog started by the session before its first request shares the
+  // session's context; it runs during a request and calls a tracked
+  // handler itself (which then takes the task-per-request path).
+  std::vector<std::string> watchdog_saw;  // the watchdog's alone
+  std::atomic<bool> wake{false}, done{false};
+  bool handler_fast_path = false, nested_fast_path = true;
+  auto seen = [] { return aiolocals::request.is_set() ? aiolocals::request.get().id : "-"; };
+  auto inner = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    nested_fast_path = runs_on_session_executor(co_await asio::this_coro::executor);
+    watchdog_saw.push_back("inner " + seen());
+    co_await asio::post(asio::use_awaitable);
+    watchdog_saw.push_back("inner " + seen());
+    co_return response{http::status::ok, req.version()};
+  });
+  auto watchdog = [&]() -> asio::awaitable<void> {
+    co_await until(wake);
+    watchdog_saw.push_back(seen());
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    watchdog_saw.push_back(seen());
+    co_await inner(request_with_id("w"));
+    watchdog_saw.push_back(seen());
+    done = true;
+  };
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    handler_fast_path = runs_on_session_executor(co_await asio::this_coro::executor);
+    wake = true;
+    co_await until(done);  // the watchdog runs meanwhile
+    EXPECT_EQ(aiolocals::request.get().id, "a");
+    co_return response{http::status::ok, req.version()};
+  });
+  auto session = [&]() -> asio::awaitable<void> {
+    asio::co_spawn(co_await asio::this_coro::executor, watchdog(), asio::detached);
+    co_await tracked(request_with_id("a"));
+  };
+  run_session(session);
+  EXPECT_TRUE(handler_fast_path);
+  EXPECT_FALSE(nested_fast_path);
+  EXPECT_EQ(watchdog_saw, (std::vector<std::string>{"-", "-", "inner w", "inner w", "-"}));
+}
+
+TEST(Session, ATrackedCallNestedInAHandlerTakesTheTaskPath) {
+  std::vector<std::string> seen;
+  auto inner = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    seen.push_back("inner " + aiolocals::request.get().id);
+    co_await asio::post(asio::use_awaitable);
+    seen.push_back("inner " + aiolocals::request.get().id);
+    co_return response{http::status::ok, req.version()};
+  });
+  auto outer = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    seen.push_back("outer " + aiolocals::request.get().id);
+    co_await inner(request_with_id("in"));
+    seen.push_back("outer " + aiolocals::request.get().id);
+    co_await asio::post(asio::use_awaitable);
+    seen.push_back("outer " + aiolocals::request.get().id);
+    co_return response{http::status::ok, req.version()};
+  });
+  auto session = [&]() -> asio::awaitable<void> {
+    co_await outer(request_with_id("out"));
+    seen.push_back(aiolocals::request.is_set() ? "session in a request" : "session");
+  };
+  run_session(session);
+  EXPECT_EQ(seen, (std::vector<std::string>{"outer out", "inner in", "inner in", "outer out",
+                                             "outer out", "session"}));
+}
+
+TEST(Session, AnEscapedExceptionBecomesA500AndTheSessionGoesOn) {
+  std::vector<std::string> reports;
+  aiolocals::tracking_options options;
+  options.on_exception = [&](std::exception_ptr) { reports.push_back(aiolocals::request.get().id); };
+  auto tracked = aiolocals::track_requests(
+      [](request req) -> asio::awaitable<response> {
+        co_await asio::post(asio::use_awaitable);
+        if (req.target() == "/boom") throw std::runtime_error("database down");
+        co_return response{http::status::ok, req.version()};
+      },
+      options);
+  std::vector<std::string> results;
+  auto session = [&]() -> asio::awaitable<void> {
+    auto boom = make_request("/boom");
+    boom.set("X-Request-ID", "boom-1");
+    response first = co_await tracked(std::move(boom));
+    results.push_back(std::to_string(first.result_int()) + " " + std::string(first["X-Request-ID"]) +
+                      (aiolocals::request.is_set() ? " in a request" : ""));
+    response second = co_await tracked(request_with_id("ok-2"));
+    results.push_back(std::to_string(second.result_int()) + " " +
+                      std::string(second["X-Request-ID"]));
+  };
+  run_session(session);
+  EXPECT_EQ(reports, std::vector<std::string>{"boom-1"});
+  EXPECT_EQ(results, (std::vector<std::string>{"500 boom-1", "200 ok-2"}));
+}
+
+TEST(Session, TheSessionWaitsForItsContextWhenAChildHoldsIt) {
+  // When the handler returns, a child of the session runs in the session's
+  // context on the other thread: the session must not switch into it there
+  // and then, but resume in it once the child has left.
+  std::atomic<bool> handler_returning{false}, child_holds{false}, release{false};
+  std::atomic<bool> session_back_in_own{false};
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    handler_returning = true;
+    while (!child_holds) std::this_thread::yield();
+    co_return response{http::status::ok, req.version()};
+  });
+  auto session = [&]() -> asio::awaitable<void> {
+    session_tag.set("session's");
+    auto ex = co_await asio::this_coro::executor;
+    asio::post(ex, [&] {  // runs in the session's context, on the other thread
+      while (!handler_returning) std::this_thread::yield();
+      child_holds = true;
+      for (int i = 0; i < 10000 && !release; ++i) std::this_thread::yield();
+    });
+    co_await tracked(request_with_id("a"));
+    release = true;
+    session_back_in_own = !aiolocals::request.is_set() && session_tag.get() == "session's";
+  };
+  run_session(session);
+  EXPECT_TRUE(session_back_in_own);
+}
+
+TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
+  // The io_context is destroyed while the handler waits: the frames are torn
+  // down without resuming (AddressSanitizer checks that nothing dangles).
+  bool started = false;
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    started = true;
+    asio::steady_timer never(co_await asio::this_coro::executor,
+                             asio::steady_timer::time_point::max());
+    co_await never.async_wait(asio::use_awaitable);
+    co_return response{http::status::ok, req.version()};
+  });
+  {
+    asio::io_context io(1);
+    auto session = [&]() -> asio::awaitable<void> {
+      co_await tracked(request_with_id("pending"));
+    };
+    aiolocals::co_spawn_session(io, session(), asio::detached);
+    io.run_for(std::chrono::milliseconds(0));
+    while (!started) io.run_one();
+  }
+  EXPECT_TRUE(started);
+  EXPECT_FALSE(aiolocals::request.is_set());
+}
+
 // End to end: a 2-thread server, 64 client connections, 10,048 requests, half
 // with their own id; each handler logs from 3 resumptions through a sync and
-// an async logger. Every line must carry the id its client received.
-TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
+// an async logger. Every line must carry the id its client received; with
+// connections spawned as sessions and as plain tasks.
+class EndToEnd : public ::testing::TestWithParam<spawn_as> {};
+
+TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   constexpr int connections = 64;
   constexpr int per_connection = 157;
   constexpr int total = connections * per_connection;
@@ -315,7 +574,7 @@ TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
 
   asio::io_context server_io(2);
   tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
-  asio::co_spawn(server_io, serve(acceptor, tracked), asio::detached);
+  asio::co_spawn(server_io, serve(acceptor, tracked, GetParam()), asio::detached);
   std::vector<std::thread> server_threads;
   for (int i = 0; i < 2; ++i) server_threads.emplace_back([&] { server_io.run(); });
 
@@ -372,5 +631,9 @@ TEST(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
     EXPECT_EQ(without_id, 0);
   }
 }
+INSTANTIATE_TEST_SUITE_P(Spawned, EndToEnd, ::testing::Values(spawn_as::session, spawn_as::task),
+                         [](const auto& info) {
+                           return info.param == spawn_as::session ? "AsSessions" : "AsTasks";
+                         });
 
 }  // namespace

@@ -62,15 +62,29 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const Handler& handle
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-// Accepts until the acceptor is closed; each connection on its own strand-
-// less coroutine (the tracked handler gives each request its own context).
+// How `serve` starts each connection's coroutine.
+enum class spawn_as {
+  session,  // aiolocals::co_spawn_session: each request is handled in the
+            // connection's own coroutine, switched into its context
+  task,     // plain asio::co_spawn: the tracked handler runs each request
+            // as a task of its own (works too, costs more per request)
+};
+
+// Accepts until the acceptor is closed; each connection in a coroutine of
+// its own (the tracked handler gives each request its own context).
 template <class Handler>
-asio::awaitable<void> serve(tcp::acceptor& acceptor, const Handler& handler) {
+asio::awaitable<void> serve(tcp::acceptor& acceptor, const Handler& handler,
+                            spawn_as spawn = spawn_as::session) {
   for (;;) {
     auto [error, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
-    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler),
-                   asio::detached);
+    if (spawn == spawn_as::session) {
+      aiolocals::co_spawn_session(acceptor.get_executor(),
+                                  serve_connection(std::move(socket), handler), asio::detached);
+    } else {
+      asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler),
+                     asio::detached);
+    }
   }
 }
 

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "aiolocals/asio/co_spawn.hpp"
+#include "aiolocals/asio/session.hpp"
 #include "aiolocals/http/request_id.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/trace/trace_context.hpp"
@@ -262,15 +263,35 @@ class tracked_handler {
     executor_type ex = co_await boost::asio::this_coro::executor;
     std::exception_ptr error;
     response_type res;
-    try {
-      // The handler's response is written straight into `res`: a Beast
-      // message is costly to move, and co_spawn's result would move it
-      // through three hands.
-      co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
-                                     respond_into(res, std::move(req)),
-                                     boost::asio::use_awaitable_t<executor_type>{});
-    } catch (...) {
-      error = std::current_exception();
+    bool handled = false;
+    if (detail::session_state* session = detail::own_session(ex)) {
+      // Called from a session's own coroutine (co_spawn_session): the
+      // handler runs in it, switched into the request's context.
+      detail::session_request in_session(*session, request_context);
+      if (in_session.begin()) {
+        handled = true;
+        try {
+          res = co_await handler_(std::move(req));
+        } catch (...) {
+          error = std::current_exception();
+        }
+        if (!in_session.end()) {
+          // Leave the request's context by a resumption in the session's.
+          co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
+        }
+      }
+    }
+    if (!handled) {
+      try {
+        // The handler's response is written straight into `res`: a Beast
+        // message is costly to move, and co_spawn's result would move it
+        // through three hands.
+        co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
+                                       respond_into(res, std::move(req)),
+                                       boost::asio::use_awaitable_t<executor_type>{});
+      } catch (...) {
+        error = std::current_exception();
+      }
     }
     if (error) {
       if (options_.on_exception) {

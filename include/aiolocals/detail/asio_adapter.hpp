@@ -37,8 +37,9 @@ namespace detail {
 
 // What the adapter hands to its inner executor: the user's function plus the
 // context to run it in, entered only when the function really runs (perhaps
-// later, on another thread).
-template <class Function, class Executor>
+// later, on another thread). With `Replaceable`, the function may swap the
+// entered context for another (detail::replace_entry: a session's requests).
+template <class Function, class Executor, bool Replaceable = false>
 class context_entering_function {
  public:
   template <class F, class Inner>
@@ -58,13 +59,27 @@ class context_entering_function {
       return;
     }
     scope* const mark = this_thread.innermost;
-    try {
-      std::move(function_)();
-    } catch (...) {
-      finish(impl, previous, mark);
-      throw;
+    if constexpr (Replaceable) {
+      replaceable_entry entry{impl, mark, impl->depth, false, this_thread.replaceable};
+      this_thread.replaceable = &entry;
+      bool scope_left_open = false;
+      try {
+        std::move(function_)();
+      } catch (...) {
+        finish_replaceable(entry, previous, mark);
+        throw;
+      }
+      scope_left_open = finish_replaceable(entry, previous, mark);
+      if (scope_left_open) throw_scope_left_open();
+    } else {
+      try {
+        std::move(function_)();
+      } catch (...) {
+        finish(impl, previous, mark);
+        throw;
+      }
+      if (finish(impl, previous, mark)) throw_scope_left_open();
     }
-    if (finish(impl, previous, mark)) throw_scope_left_open();
   }
 
  private:
@@ -74,6 +89,14 @@ class context_entering_function {
     const bool scope_left_open = this_thread.innermost != mark;
     if (scope_left_open) abandon_scopes(mark);
     leave(impl, previous);
+    return scope_left_open;
+  }
+  // The same for a replaceable entry: leaves the context it holds by now.
+  static bool finish_replaceable(replaceable_entry& entry, context_impl* previous,
+                                 scope* mark) noexcept {
+    const bool scope_left_open = finish(entry.entered, previous, mark);
+    this_thread.replaceable = entry.outer;
+    if (entry.owns_entered) release(entry.entered);
     return scope_left_open;
   }
 
@@ -87,27 +110,46 @@ template <class Property>
 concept forwardable =
     !std::is_convertible_v<Property, boost::asio::execution::blocking_t::always_t>;
 
+struct session_state;
+
 // How an adapter of ours is recognised inside an any_io_executor whatever
-// it wraps: each context_executor<E> type adds one entry (when its first
-// object is made) saying how to re-wrap its inner executor with another
-// context. Entries are only added (lock-free push), never removed.
+// it wraps: each adapter type adds one entry (when its first object is made)
+// saying how to re-wrap its inner executor with another context, how to
+// reach that inner executor, and (a session's executor) which session's own
+// coroutine holds it. Entries are only added (lock-free push), never removed.
 struct peeler {
   const std::type_info* type;
   boost::asio::any_io_executor (*rewrap)(const boost::asio::any_io_executor&, context&&);
+  boost::asio::any_io_executor (*inner)(const boost::asio::any_io_executor&);
+  session_state* (*own_session)(const boost::asio::any_io_executor&) noexcept;
   peeler* next;
 };
 inline constinit std::atomic<peeler*> peelers{nullptr};
 
 template <class Adapter>
+session_state* no_session(const Adapter&) noexcept {
+  return nullptr;
+}
+
+template <class Adapter, session_state* (*OwnSession)(const Adapter&) noexcept = no_session<Adapter>>
 bool register_peeler() {
   if constexpr (std::is_convertible_v<Adapter, boost::asio::any_io_executor>) {
-    static peeler entry{&typeid(Adapter),
-                        [](const boost::asio::any_io_executor& ex, context&& ctx) {
-                          const Adapter* adapter = ex.template target<Adapter>();
-                          return boost::asio::any_io_executor(
-                              Adapter(adapter->get_inner_executor(), std::move(ctx)));
-                        },
-                        nullptr};
+    using inner_type = typename Adapter::inner_executor_type;
+    static peeler entry{
+        &typeid(Adapter),
+        [](const boost::asio::any_io_executor& ex, context&& ctx) {
+          const Adapter* adapter = ex.template target<Adapter>();
+          return boost::asio::any_io_executor(
+              context_executor<inner_type>(adapter->get_inner_executor(), std::move(ctx)));
+        },
+        [](const boost::asio::any_io_executor& ex) {
+          return boost::asio::any_io_executor(
+              ex.template target<Adapter>()->get_inner_executor());
+        },
+        [](const boost::asio::any_io_executor& ex) noexcept {
+          return OwnSession(*ex.template target<Adapter>());
+        },
+        nullptr};
     entry.next = peelers.load(std::memory_order_relaxed);
     while (!peelers.compare_exchange_weak(entry.next, &entry, std::memory_order_release,
                                           std::memory_order_relaxed)) {
@@ -116,14 +158,21 @@ bool register_peeler() {
   return true;
 }
 
+// The registry entry for `ex`'s target if it is an adapter of ours, else null.
+inline const peeler* find_peeler(const boost::asio::any_io_executor& ex) noexcept {
+  if (!ex) return nullptr;
+  const std::type_info& type = ex.target_type();
+  for (peeler* p = peelers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    if (*p->type == type) return p;
+  }
+  return nullptr;
+}
+
 // The inner executor of `ex` wrapped with `ctx` if `ex` holds an adapter of
 // ours, else nothing.
 inline std::optional<boost::asio::any_io_executor> peel(const boost::asio::any_io_executor& ex,
                                                         context& ctx) {
-  const std::type_info& type = ex.target_type();
-  for (peeler* p = peelers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
-    if (*p->type == type) return p->rewrap(ex, std::move(ctx));
-  }
+  if (const peeler* p = find_peeler(ex)) return p->rewrap(ex, std::move(ctx));
   return std::nullopt;
 }
 

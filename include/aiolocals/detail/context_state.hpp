@@ -123,6 +123,7 @@ inline constexpr slot_entry empty_entries[1] = {{0, nullptr}};
 
 struct context_impl;
 struct context_access;  // lets the integrations reach a context's impl
+struct replaceable_entry;
 
 // What `local<T>::get()` reads: a mirror of the current context's table,
 // plus the thread's bookkeeping. constinit + trivially destructible, so an
@@ -135,6 +136,7 @@ struct thread_state {
   context_impl* current = nullptr;            // null: root context not yet created
   context_impl* root = nullptr;               // this thread's root context
   scope* innermost = nullptr;                 // the last `scope` opened on this thread
+  replaceable_entry* replaceable = nullptr;   // the innermost entry replace_entry may change
 };
 extern constinit thread_local thread_state this_thread [[gnu::tls_model("initial-exec")]];
 
@@ -234,6 +236,41 @@ inline void leave(context_impl* impl, context_impl* previous) noexcept {
   thread_state& state = this_thread;
   state.current = previous;
   view(state, previous);
+}
+
+// An entry made by an executor adapter whose function may swap the context it
+// runs in for another (a session's executor, when a request starts or ends):
+// it lives on the adapter's stack while the function runs, and the adapter
+// leaves `entered`, whatever it is by then.
+struct replaceable_entry {
+  context_impl* entered;
+  scope* mark;                // the innermost scope when the function started
+  std::uint32_t depth;        // entered->depth as this entry left it
+  bool owns_entered;          // entered holds a reference taken by replace_entry
+  replaceable_entry* outer;   // the entry this one hides (nested adapters)
+};
+
+// Swaps `from` for `to` as the context of the innermost replaceable entry,
+// which must have `from` current with nothing entered or opened since (no
+// scope, no nested entry of `from`): enters `to`, gives up that entry of
+// `from`, and keeps `to` alive until the adapter leaves it. False, changing
+// nothing, if those conditions fail or another thread has `to` entered.
+inline bool replace_entry(context_impl* from, context_impl* to) noexcept {
+  thread_state& state = this_thread;
+  replaceable_entry* entry = state.replaceable;
+  if (entry == nullptr || entry->entered != from || state.current != from ||
+      state.innermost != entry->mark || from->depth != entry->depth) {
+    return false;
+  }
+  context_impl* previous = nullptr;
+  if (!try_enter(to, previous)) return false;
+  acquire(to);
+  release_entry(from);
+  if (entry->owns_entered) release(from);
+  entry->entered = to;
+  entry->depth = to->depth;
+  entry->owns_entered = true;
+  return true;
 }
 
 // Called when the code run by an executor adapter returns with a `scope`

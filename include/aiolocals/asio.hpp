@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 // aiolocals/asio.hpp - umbrella header: task-local state for Boost.Asio
 // (1.81) coroutines and handlers. Target `aiolocals::asio`; header-only on top of the core.
-// Includes aiolocals/asio/context_executor.hpp and aiolocals/asio/co_spawn.hpp;
+// Includes aiolocals/asio/context_executor.hpp, aiolocals/asio/co_spawn.hpp and
+// aiolocals/asio/session.hpp;
 // the awaitable operators are opt-in (aiolocals/asio/awaitable_operators.hpp).
 //
 //   context_executor<Executor>  an executor adapter (shaped like
@@ -15,6 +16,12 @@
 //   co_run(ctx, awaitable)      the coroutine form of `ctx.run(f)` / Python's
 //                               `with Context():` (a `scope` must not be held
 //                               across co_await).
+//   co_spawn_session(ex, awaitable, token)
+//                               starts a connection's loop (a session) on a
+//                               `session_executor`: `track_requests` then
+//                               handles each request in the loop's own
+//                               coroutine instead of a task of its own
+//                               (aiolocals/asio/session.hpp).
 //   job_context(name, awaitable)
 //                               the seed's `job_context`: run a job in a fresh
 //                               context whose `aiolocals::request` names it.

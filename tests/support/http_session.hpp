@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // A minimal Beast HTTP/1.1 server loop and client call, shared by the demo
-// and the end-to-end test (the demo is a test too). Your own session loop stays yours: the only
-// aiolocals-specific line is that `handler` is a tracked one
-// (aiolocals::track_requests).
+// and the end-to-end test (the demo is a test too). Your own session loop stays yours: the
+// aiolocals-specific lines are that `handler` is a tracked one
+// (aiolocals::track_requests) and that `serve` starts each connection with
+// aiolocals::co_spawn_session.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>

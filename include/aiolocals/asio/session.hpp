@@ -24,7 +24,12 @@
 // requests) is an executor of the session's context, never of a request's:
 // a coroutine that outlives its request can never log the next one's id.
 // Anything the fast path cannot prove (a tracked handler called from a child
-// task, or nested in another) takes the task-per-request path.
+// task, or nested in another) takes the task-per-request path. So does every
+// request of a session over an executor too big for `any_io_executor`'s
+// small buffer (a strand: 16 bytes, ours adds 8): `any_io_executor` then
+// shares one object between its copies instead of copying it, and no copy
+// can be told apart. Over an io_context's or a thread_pool's executor (the
+// usual case) the fast path applies.
 //
 // Cost: one allocation per session; per request, two context swaps (a
 // compare-exchange each) instead of a co_spawn (figures in
@@ -362,10 +367,13 @@ boost::asio::awaitable<T, AwaitableExecutor> run_session(
 /// Spawns a session: a coroutine that serves requests one after another
 /// (a connection's loop calling a `track_requests` handler), in a context of
 /// its own (an O(1) copy of the caller's, as `aiolocals::co_spawn` gives),
-/// on a `session_executor` over `ex`. Each tracked request is then handled
-/// in the session's own coroutine, switched into the request's context,
-/// instead of as a task of its own. Same completion-token contract as
-/// `asio::co_spawn`. Cost: one allocation and one coroutine frame per session.
+/// on a `session_executor` over `ex` (an adapter of ours on `ex` is peeled
+/// off, not stacked). Each tracked request is then handled in the session's
+/// own coroutine, switched into the request's context, instead of as a task
+/// of its own. Same completion-token contract as `aiolocals::co_spawn` (a
+/// callback without an executor of its own runs in a copy of the caller's
+/// context). Cost: one allocation and one coroutine frame per session.
+/// Thread-safety: as `asio::co_spawn`.
 /// @code
 /// aiolocals::co_spawn_session(acceptor.get_executor(),
 ///                             serve_connection(std::move(socket), tracked),
@@ -376,12 +384,21 @@ template <class Executor, class T, class AwaitableExecutor,
 requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn_session(
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> session,
     CompletionToken&& token = {}) {
+  using signature = typename detail::co_spawn_signature<T>::type;
   auto* state = new detail::session_state(detail::context_access::copy_of_current());
   // The executor takes the state's first reference; Asio's copies of it
   // (all made before the session first runs) stay the session's own.
   auto spawner = detail::session_factory::make(ex, state);
-  return boost::asio::co_spawn(std::move(spawner), detail::run_session(state, std::move(session)),
-                               std::forward<CompletionToken>(token));
+  if constexpr (std::is_same_v<std::decay_t<CompletionToken>, boost::asio::detached_t>) {
+    return boost::asio::co_spawn(std::move(spawner), detail::run_session(state, std::move(session)),
+                                 token);
+  } else {
+    // As aiolocals::co_spawn: a completion handler without an executor of
+    // its own runs in a copy of the spawner's context.
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        detail::initiate_co_spawn_with_context{}, token, std::move(spawner),
+        detail::run_session(state, std::move(session)), context::current());
+  }
 }
 
 /// As above, on an execution context's executor (`co_spawn_session(io, ...)`).

@@ -19,15 +19,19 @@
 //    and always printable ASCII), otherwise generates a fresh v4 UUID;
 //    rejected bytes are never kept;
 //  - fills `aiolocals::request` {id, method, path without the query string,
-//    kind request} in a fresh context and runs the handler on a
-//    `context_executor`, so every resumption of the handler, and everything
-//    it spawns with `aiolocals::co_spawn`, sees it;
+//    kind request} in a fresh context and runs the handler in it, so every
+//    resumption of the handler, and everything it spawns, sees it: called
+//    from a session's own coroutine (aiolocals::co_spawn_session), the
+//    session is switched into the request's context and back; called from
+//    anywhere else, the handler runs as a task of its own on a
+//    `context_executor`;
 //  - echoes the id in the response's `X-Request-ID`, also on error
 //    responses, and when the handler throws (a 500, the exception reported
 //    once through `tracking_options::on_exception`).
 //
 // Cost per request: header validation (or one generated id), one context,
-// one co_spawn; figures in docs/benchmarks.md.
+// and two context swaps in a session or one co_spawn elsewhere; figures in
+// docs/benchmarks.md.
 // Thread-safety: a tracked handler may be called from any number of sessions
 // and threads at once; options are copied into it and only read.
 #pragma once

@@ -162,7 +162,14 @@ bool register_peeler() {
 inline const peeler* find_peeler(const boost::asio::any_io_executor& ex) noexcept {
   if (!ex) return nullptr;
   const std::type_info& type = ex.target_type();
-  for (peeler* p = peelers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+  peeler* const first = peelers.load(std::memory_order_acquire);
+  // One type has one type_info object within a binary: compare addresses
+  // first (type_info's == compares mangled names, long and alike here),
+  // names only for a type made in another shared object.
+  for (peeler* p = first; p != nullptr; p = p->next) {
+    if (p->type == &type) return p;
+  }
+  for (peeler* p = first; p != nullptr; p = p->next) {
     if (*p->type == type) return p;
   }
   return nullptr;

@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: BSL-1.0
 # End-to-end: requests/s and p99 latency of the same Beast server tracked
 # (track_requests + id/path flags) and untracked, driven by wrk over
-# loopback. Interleaved pairs (the order alternates), medians and the ratio.
+# loopback. Interleaved rounds (the order rotates), medians and the ratios.
 # Build first: tools/install-deps.sh --bench && cmake --preset bench && cmake --build --preset bench
-# Usage: bench/e2e/run.sh [pairs] [seconds]     (default 5 pairs of 6 s)
-# TRACKED=tracked-tasks measures connections spawned as plain tasks instead
-# of sessions (aiolocals::co_spawn_session).
+# Usage: bench/e2e/run.sh [rounds] [seconds]     (default 5 rounds of 6 s)
+# Each round runs the untracked server and each tracked mode once:
+#   tracked        connections spawned as sessions (aiolocals::co_spawn_session)
+#   tracked-tasks  connections spawned as plain tasks (a task per request)
+# TRACKED="tracked" (say) measures one mode only.
 set -eu
-pairs=${1:-5}
+rounds=${1:-5}
 seconds=${2:-6}
 server=${SERVER:-build/bench/bench/e2e_server}
-tracked=${TRACKED:-tracked}
+read -r -a tracked_modes <<< "${TRACKED:-tracked tracked-tasks}"
+modes=(bare "${tracked_modes[@]}")
 port=18650
 results=$(mktemp)
 
@@ -33,17 +36,20 @@ measure() {  # mode -> "rps p99_us"
 }
 
 i=0
-while [ "$i" -lt "$pairs" ]; do
+while [ "$i" -lt "$rounds" ]; do
+  echo "round $((i + 1))"
+  n=${#modes[@]}
+  for ((k = 0; k < n; k++)); do measure "${modes[$(((i + k) % n))]}"; done
   i=$((i + 1))
-  echo "pair $i"
-  if [ $((i % 2)) -eq 1 ]; then measure bare; measure "$tracked"; else measure "$tracked"; measure bare; fi
 done
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 bare_rps=$(awk '$1 == "bare" {print $2}' "$results" | median)
-tracked_rps=$(awk -v t="$tracked" '$1 == t {print $2}' "$results" | median)
 bare_p99=$(awk '$1 == "bare" {print $3}' "$results" | median)
-tracked_p99=$(awk -v t="$tracked" '$1 == t {print $3}' "$results" | median)
-echo "median requests/s: tracked $tracked_rps, untracked $bare_rps, ratio $(echo "$tracked_rps $bare_rps" | awk '{printf "%.3f", $1/$2}')"
-echo "median p99 latency: tracked ${tracked_p99} us, untracked ${bare_p99} us"
+for mode in "${tracked_modes[@]}"; do
+  rps=$(awk -v m="$mode" '$1 == m {print $2}' "$results" | median)
+  p99=$(awk -v m="$mode" '$1 == m {print $3}' "$results" | median)
+  echo "median requests/s: $mode $rps, untracked $bare_rps, ratio $(echo "$rps $bare_rps" | awk '{printf "%.3f", $1/$2}')"
+  echo "median p99 latency: $mode ${p99} us, untracked ${bare_p99} us"
+done
 rm -f "$results"

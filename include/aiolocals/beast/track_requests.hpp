@@ -36,6 +36,7 @@
 // and threads at once; options are copied into it and only read.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -243,6 +244,29 @@ class request_scope {
 
 namespace detail {
 
+// The chosen id, kept for the echo while the record holds the original:
+// inline up to 64 bytes (a UUID, most client ids), so no allocation.
+class kept_id {
+ public:
+  explicit kept_id(std::string_view id) {
+    if (id.size() <= inline_.size()) {
+      std::copy(id.begin(), id.end(), inline_.begin());
+      view_ = std::string_view(inline_.data(), id.size());
+    } else {
+      long_.assign(id);
+      view_ = long_;
+    }
+  }
+  kept_id(const kept_id&) = delete;
+  kept_id& operator=(const kept_id&) = delete;
+  std::string_view view() const noexcept { return view_; }
+
+ private:
+  std::array<char, 64> inline_;
+  std::string long_;
+  std::string_view view_;
+};
+
 template <class Handler>
 class tracked_handler {
  public:
@@ -258,7 +282,7 @@ class tracked_handler {
     using executor_type = typename awaitable_type::executor_type;
 
     request_info info = describe_request(req, options_);
-    const std::string id = info.id;
+    const detail::kept_id id(info.id);
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
     context request_context;
@@ -311,7 +335,7 @@ class tracked_handler {
       }
       res.prepare_payload();
     }
-    res.set(options_.header_name, id);
+    res.set(options_.header_name, id.view());
     co_return res;
   }
 

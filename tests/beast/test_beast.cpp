@@ -232,6 +232,20 @@ TEST(TrackRequests, HandlerSeesTheRecordAndTheResponseEchoesTheId) {
   EXPECT_FALSE(aiolocals::request.is_set());
 }
 
+TEST(TrackRequests, IdsOfEveryAcceptedLengthAreEchoedWhole) {
+  auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);
+    co_return response{http::status::ok, req.version()};
+  });
+  for (std::size_t length : {1, 15, 16, 63, 64, 65, 128}) {
+    std::string id(length, 'a');
+    id.back() = 'z';
+    auto req = make_request();
+    req.set("X-Request-ID", id);
+    EXPECT_EQ(call(tracked, std::move(req))["X-Request-ID"], id) << length;
+  }
+}
+
 TEST(TrackRequests, ErrorResponsesCarryTheId) {
   auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
     co_return response{http::status::not_found, req.version()};

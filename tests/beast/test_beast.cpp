@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -350,9 +350,8 @@ TEST(Session, EachRequestRunsInTheSessionItselfInItsOwnContext) {
   EXPECT_TRUE(fast_path);
   EXPECT_EQ(session_tag.get(), "spawner's");  // the session wrote its own copy
   EXPECT_EQ(seen, (std::vector<std::string>{"session sees spawner's", "a", "a", "a",
-                                             "echo a session's", "b", "b", "b",
-                                             "echo b session's", "c", "c", "c",
-                                             "echo c session's"}));
+                                            "echo a session's", "b", "b", "b", "echo b session's",
+                                            "c", "c", "c", "echo c session's"}));
 }
 
 // Yields to the io_context until `flag` is set (by another coroutine or
@@ -403,7 +402,7 @@ TEST(Session, ChildrenStartedInARequestKeepItsContextAfterItEnds) {
   run_session(session);
   std::sort(children_saw.begin(), children_saw.end());
   EXPECT_EQ(children_saw, (std::vector<std::string>{"copy a", "copy a", "kept executor a",
-                                                     "plain a", "plain a"}));
+                                                    "plain a", "plain a"}));
 }
 
 TEST(Session, TasksStartedBetweenRequestsNeverSeeARequest) {
@@ -506,13 +505,15 @@ TEST(Session, ATrackedCallNestedInAHandlerTakesTheTaskPath) {
   };
   run_session(session);
   EXPECT_EQ(seen, (std::vector<std::string>{"outer out", "inner in", "inner in", "outer out",
-                                             "outer out", "session"}));
+                                            "outer out", "session"}));
 }
 
 TEST(Session, AnEscapedExceptionBecomesA500AndTheSessionGoesOn) {
   std::vector<std::string> reports;
   aiolocals::tracking_options options;
-  options.on_exception = [&](std::exception_ptr) { reports.push_back(aiolocals::request.get().id); };
+  options.on_exception = [&](std::exception_ptr) {
+    reports.push_back(aiolocals::request.get().id);
+  };
   auto tracked = aiolocals::track_requests(
       [](request req) -> asio::awaitable<response> {
         co_await asio::post(asio::use_awaitable);
@@ -525,7 +526,8 @@ TEST(Session, AnEscapedExceptionBecomesA500AndTheSessionGoesOn) {
     auto boom = make_request("/boom");
     boom.set("X-Request-ID", "boom-1");
     response first = co_await tracked(std::move(boom));
-    results.push_back(std::to_string(first.result_int()) + " " + std::string(first["X-Request-ID"]) +
+    results.push_back(std::to_string(first.result_int()) + " " +
+                      std::string(first["X-Request-ID"]) +
                       (aiolocals::request.is_set() ? " in a request" : ""));
     response second = co_await tracked(request_with_id("ok-2"));
     results.push_back(std::to_string(second.result_int()) + " " +
@@ -576,9 +578,7 @@ TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
   });
   {
     asio::io_context io(1);
-    auto session = [&]() -> asio::awaitable<void> {
-      co_await tracked(request_with_id("pending"));
-    };
+    auto session = [&]() -> asio::awaitable<void> { co_await tracked(request_with_id("pending")); };
     aiolocals::co_spawn_session(io, session(), asio::detached);
     io.run_for(std::chrono::milliseconds(0));
     while (!started) io.run_one();

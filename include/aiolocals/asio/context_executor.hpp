@@ -29,7 +29,7 @@ namespace aiolocals {
 /// functions of one context never run on two threads at once (see the file
 /// comment).
 template <class Executor>
-class context_executor {
+class context_executor : public detail::adapter_interface<context_executor<Executor>, Executor> {
  public:
   /// The wrapped executor's type.
   using inner_executor_type = Executor;
@@ -50,65 +50,6 @@ class context_executor {
 
   /// The context every function runs in.
   const context& get_context() const noexcept { return context_; }
-
-  /// Forwards a query to the inner executor. Like `asio::strand`, reports
-  /// `blocking.possibly` where the inner executor says `blocking.always`: a
-  /// function whose context another thread is running is re-posted, so
-  /// `execute` may return before it has run.
-  /// @code
-  /// auto& io = asio::query(ex, asio::execution::context);
-  /// @endcode
-  template <class Property>
-  requires boost::asio::can_query<const Executor&, Property>::value decltype(auto) query(
-      const Property& property) const
-      noexcept(boost::asio::is_nothrow_query<const Executor&, Property>::value) {
-    if constexpr (std::is_convertible_v<Property, boost::asio::execution::blocking_t>) {
-      boost::asio::execution::blocking_t result = boost::asio::query(inner_, property);
-      return result == boost::asio::execution::blocking.always
-                 ? boost::asio::execution::blocking_t(boost::asio::execution::blocking.possibly)
-                 : result;
-    } else {
-      return boost::asio::query(inner_, property);
-    }
-  }
-
-  /// Forwards a requirement to the inner executor and wraps the result.
-  /// `blocking.always` is refused (no `require` overload), as by
-  /// `asio::strand`: the adapter cannot promise to run a function inline.
-  /// @code
-  /// auto never = asio::require(ex, asio::execution::blocking.never);
-  /// @endcode
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_require<const Executor&, Property>::value auto
-      require(const Property& property) const& {
-    return rewrap(boost::asio::require(inner_, property), context_);
-  }
-  /// (On a temporary, as in Asio's own require/prefer chains, the context
-  /// handle is moved rather than copied: no reference-count traffic.)
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_require<const Executor&, Property>::value auto
-      require(const Property& property) && {
-    return rewrap(boost::asio::require(inner_, property), std::move(context_));
-  }
-
-  /// Forwards a preference to the inner executor and wraps the result.
-  /// @code
-  /// auto tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
-  /// @endcode
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_prefer<const Executor&, Property>::value auto
-      prefer(const Property& property) const& {
-    return rewrap(boost::asio::prefer(inner_, property), context_);
-  }
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_prefer<const Executor&, Property>::value auto
-      prefer(const Property& property) && {
-    return rewrap(boost::asio::prefer(inner_, property), std::move(context_));
-  }
 
   /// Submits `f` to the inner executor; when it runs, it runs inside the
   /// context and the thread's previous context is restored afterwards (also
@@ -132,10 +73,13 @@ class context_executor {
   }
 
  private:
+  friend class detail::adapter_interface<context_executor, Executor>;
   template <class Inner>
   static context_executor<std::decay_t<Inner>> rewrap(Inner&& inner, context ctx) {
     return {std::forward<Inner>(inner), std::move(ctx)};
   }
+  context copy_handle() const noexcept { return context_; }
+  context take_handle() noexcept { return std::move(context_); }
 
   // The re-post path keeps an untracked copy of the inner executor: the
   // queued function already counts as work, and a tracked copy would cost

@@ -124,7 +124,7 @@ class session_request {
 /// Thread-safety: as the inner executor's; the functions of one context
 /// never run on two threads at once.
 template <class Executor>
-class session_executor {
+class session_executor : public detail::adapter_interface<session_executor<Executor>, Executor> {
  public:
   /// The wrapped executor's type.
   using inner_executor_type = Executor;
@@ -151,59 +151,15 @@ class session_executor {
   /// The context functions run in: the session's, or a request's.
   context get_context() const noexcept { return context_access::share(effective()); }
 
-  /// Forwards a query to the inner executor (`blocking.always` reads as
-  /// `blocking.possibly`, as for `context_executor`).
-  template <class Property>
-  requires boost::asio::can_query<const Executor&, Property>::value decltype(auto) query(
-      const Property& property) const
-      noexcept(boost::asio::is_nothrow_query<const Executor&, Property>::value) {
-    if constexpr (std::is_convertible_v<Property, boost::asio::execution::blocking_t>) {
-      boost::asio::execution::blocking_t result = boost::asio::query(inner_, property);
-      return result == boost::asio::execution::blocking.always
-                 ? boost::asio::execution::blocking_t(boost::asio::execution::blocking.possibly)
-                 : result;
-    } else {
-      return boost::asio::query(inner_, property);
-    }
-  }
-
-  /// Forwards a requirement to the inner executor and wraps the result (a
-  /// copy: see the class comment).
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_require<const Executor&, Property>::value auto
-      require(const Property& property) const& {
-    return rewrap(boost::asio::require(inner_, property), copy_word());
-  }
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_require<const Executor&, Property>::value auto
-      require(const Property& property) && {
-    return rewrap(boost::asio::require(inner_, property), std::exchange(word_, 0));
-  }
-
-  /// Forwards a preference to the inner executor and wraps the result.
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_prefer<const Executor&, Property>::value auto
-      prefer(const Property& property) const& {
-    return rewrap(boost::asio::prefer(inner_, property), copy_word());
-  }
-  template <class Property>
-  requires detail::forwardable<Property> &&
-      boost::asio::can_prefer<const Executor&, Property>::value auto
-      prefer(const Property& property) && {
-    return rewrap(boost::asio::prefer(inner_, property), std::exchange(word_, 0));
-  }
-
   /// Submits `f` to the inner executor; it runs inside the context this
   /// executor stands for, as with `context_executor`.
   template <class Function>
   void execute(Function&& f) const {
     boost::asio::execution::execute(
-        inner_, detail::context_entering_function<std::decay_t<Function>, repost_executor, true>(
-                    std::forward<Function>(f), context_access::share(effective()),
-                    boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked)));
+        inner_,
+        detail::context_entering_function<std::decay_t<Function>, repost_executor, true>(
+            std::forward<Function>(f), context_access::share(effective()),
+            boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked)));
   }
 
   friend bool operator==(const session_executor& a, const session_executor& b) noexcept {
@@ -217,6 +173,7 @@ class session_executor {
   template <class>
   friend class session_executor;
   friend struct detail::session_factory;
+  friend class detail::adapter_interface<session_executor, Executor>;
   friend detail::session_state* own_session_of(const session_executor& ex) noexcept {
     return ex.tag() == own_copy ? ex.state() : nullptr;
   }
@@ -247,6 +204,9 @@ class session_executor {
   static session_executor<std::decay_t<Inner>> rewrap(Inner&& inner, std::uintptr_t word) {
     return {std::forward<Inner>(inner), word};
   }
+  // A copy's word (see copy_word), or this one's, taken (a temporary's).
+  std::uintptr_t copy_handle() const noexcept { return copy_word(); }
+  std::uintptr_t take_handle() noexcept { return std::exchange(word_, 0); }
 
   std::uintptr_t tag() const noexcept { return word_ & tag_mask; }
   session_state* state() const noexcept {

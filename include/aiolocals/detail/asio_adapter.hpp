@@ -105,12 +105,87 @@ class context_entering_function {
   Executor inner_;
 };
 
+// What our adapters answer to a query: the inner executor's answer, except
+// that `blocking.always` reads as `blocking.possibly` (as for asio::strand:
+// a function whose context another thread runs is re-posted).
+template <class Executor, class Property>
+decltype(auto) query_inner(const Executor& inner, const Property& property) noexcept(
+    boost::asio::is_nothrow_query<const Executor&, Property>::value) {
+  if constexpr (std::is_convertible_v<Property, boost::asio::execution::blocking_t>) {
+    boost::asio::execution::blocking_t result = boost::asio::query(inner, property);
+    return result == boost::asio::execution::blocking.always
+               ? boost::asio::execution::blocking_t(boost::asio::execution::blocking.possibly)
+               : result;
+  } else {
+    return boost::asio::query(inner, property);
+  }
+}
+
 // Properties the adapter forwards: all but blocking.always (see require).
 template <class Property>
 concept forwardable =
     !std::is_convertible_v<Property, boost::asio::execution::blocking_t::always_t>;
 
 struct session_state;
+
+// The executor interface our adapters share, shaped like asio::strand's:
+// `query` forwards (query_inner), `require`/`prefer` forward and re-wrap the
+// result with the adapter's handle, copied from an lvalue and moved out of a
+// temporary (as in Asio's own require/prefer chains: no reference-count
+// traffic). `blocking.always` is refused (no overload), as by asio::strand:
+// the adapter cannot promise to run a function inline. `Adapter` provides
+// `inner_`, `copy_handle()`, `take_handle()` and a static `rewrap(inner,
+// handle)`, and befriends this class.
+template <class Adapter, class Executor>
+class adapter_interface {
+ public:
+  /// Forwards a query to the inner executor (`blocking.always` reads as
+  /// `blocking.possibly`).
+  /// @code
+  /// auto& io = asio::query(ex, asio::execution::context);
+  /// @endcode
+  template <class Property>
+  requires boost::asio::can_query<const Executor&, Property>::value decltype(auto) query(
+      const Property& property) const
+      noexcept(boost::asio::is_nothrow_query<const Executor&, Property>::value) {
+    return query_inner(self().inner_, property);
+  }
+
+  /// Forwards a requirement to the inner executor and wraps the result.
+  /// @code
+  /// auto never = asio::require(ex, asio::execution::blocking.never);
+  /// @endcode
+  template <class Property>
+  requires forwardable<Property> && boost::asio::can_require<const Executor&, Property>::value auto
+  require(const Property& property) const& {
+    return Adapter::rewrap(boost::asio::require(self().inner_, property), self().copy_handle());
+  }
+  template <class Property>
+  requires forwardable<Property> && boost::asio::can_require<const Executor&, Property>::value auto
+  require(const Property& property) && {
+    Adapter& adapter = static_cast<Adapter&>(*this);
+    return Adapter::rewrap(boost::asio::require(adapter.inner_, property), adapter.take_handle());
+  }
+
+  /// Forwards a preference to the inner executor and wraps the result.
+  /// @code
+  /// auto tracked = asio::prefer(ex, asio::execution::outstanding_work.tracked);
+  /// @endcode
+  template <class Property>
+  requires forwardable<Property> && boost::asio::can_prefer<const Executor&, Property>::value auto
+  prefer(const Property& property) const& {
+    return Adapter::rewrap(boost::asio::prefer(self().inner_, property), self().copy_handle());
+  }
+  template <class Property>
+  requires forwardable<Property> && boost::asio::can_prefer<const Executor&, Property>::value auto
+  prefer(const Property& property) && {
+    Adapter& adapter = static_cast<Adapter&>(*this);
+    return Adapter::rewrap(boost::asio::prefer(adapter.inner_, property), adapter.take_handle());
+  }
+
+ private:
+  const Adapter& self() const noexcept { return static_cast<const Adapter&>(*this); }
+};
 
 // How an adapter of ours is recognised inside an any_io_executor whatever
 // it wraps: each adapter type adds one entry (when its first object is made)
@@ -131,7 +206,8 @@ session_state* no_session(const Adapter&) noexcept {
   return nullptr;
 }
 
-template <class Adapter, session_state* (*OwnSession)(const Adapter&) noexcept = no_session<Adapter>>
+template <class Adapter,
+          session_state* (*OwnSession)(const Adapter&) noexcept = no_session<Adapter>>
 bool register_peeler() {
   if constexpr (std::is_convertible_v<Adapter, boost::asio::any_io_executor>) {
     using inner_type = typename Adapter::inner_executor_type;
@@ -143,8 +219,7 @@ bool register_peeler() {
               context_executor<inner_type>(adapter->get_inner_executor(), std::move(ctx)));
         },
         [](const boost::asio::any_io_executor& ex) {
-          return boost::asio::any_io_executor(
-              ex.template target<Adapter>()->get_inner_executor());
+          return boost::asio::any_io_executor(ex.template target<Adapter>()->get_inner_executor());
         },
         [](const boost::asio::any_io_executor& ex) noexcept {
           return OwnSession(*ex.template target<Adapter>());

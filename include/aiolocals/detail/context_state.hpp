@@ -244,10 +244,10 @@ inline void leave(context_impl* impl, context_impl* previous) noexcept {
 // leaves `entered`, whatever it is by then.
 struct replaceable_entry {
   context_impl* entered;
-  scope* mark;                // the innermost scope when the function started
-  std::uint32_t depth;        // entered->depth as this entry left it
-  bool owns_entered;          // entered holds a reference taken by replace_entry
-  replaceable_entry* outer;   // the entry this one hides (nested adapters)
+  scope* mark;               // the innermost scope when the function started
+  std::uint32_t depth;       // entered->depth as this entry left it
+  bool owns_entered;         // entered holds a reference taken by replace_entry
+  replaceable_entry* outer;  // the entry this one hides (nested adapters)
 };
 
 // Swaps `from` for `to` as the context of the innermost replaceable entry,

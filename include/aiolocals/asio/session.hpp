@@ -37,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "aiolocals/asio/context_executor.hpp"
 #include "aiolocals/detail/asio_spawn.hpp"
@@ -285,33 +286,38 @@ struct is_session_executor<session_executor<Executor>> : std::true_type {};
 
 // Makes the executors of new sessions.
 struct session_factory {
-  // The executor of the session `state` (whose reference it takes over) on
-  // `ex`, with any adapter of ours peeled off `ex` first; an
-  // any_io_executor stays one.
+  // A new session's executor on `ex` (any adapter of ours peeled off first;
+  // an any_io_executor stays one) and the session's state. The state is
+  // made once the inner executor is in hand and belongs to the executor
+  // from then on: nothing leaks if a step throws.
   template <class Executor>
-  static auto make(const Executor& ex, session_state* state) {
-    const auto word = reinterpret_cast<std::uintptr_t>(state) | 2;  // unresolved
+  static auto make(const Executor& ex) {
     if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
       using bare_type = boost::asio::io_context::executor_type;
-      if (auto* bare = ex.template target<bare_type>()) {
-        return boost::asio::any_io_executor(session_executor<bare_type>(*bare, word));
-      }
+      if (auto* bare = ex.template target<bare_type>()) return adopt<Executor>(*bare);
       const peeler* p = find_peeler(ex);
-      return boost::asio::any_io_executor(
-          session_executor<boost::asio::any_io_executor>(p != nullptr ? p->inner(ex) : ex, word));
+      return adopt<Executor>(p != nullptr ? p->inner(ex) : ex);
     } else if constexpr (is_context_executor<Executor>::value ||
                          is_session_executor<Executor>::value) {
       using inner_type = typename Executor::inner_executor_type;
-      return session_executor<inner_type>(ex.get_inner_executor(), word);
+      return adopt<session_executor<inner_type>>(ex.get_inner_executor());
     } else {
-      return session_executor<Executor>(ex, word);
+      return adopt<session_executor<Executor>>(ex);
     }
   }
-  template <class Executor>
-  static session_state* state_of(const session_executor<Executor>& ex) noexcept {
-    return ex.state();
+
+ private:
+  template <class Result, class Inner>
+  static std::pair<Result, session_state*> adopt(Inner inner) {
+    auto* state = new session_state(context_access::copy_of_current());
+    session_executor<Inner> owner(std::move(inner), reinterpret_cast<std::uintptr_t>(state) |
+                                                        session_executor<Inner>::unresolved);
+    return {Result(std::move(owner)), state};
   }
 };
+
+// The tag bits of session_executor's word need pointees aligned to 4.
+static_assert(alignof(session_state) >= 4 && alignof(context_impl) >= 4);
 
 // The session's coroutine: from its first resumption on, copies of its
 // executor resolve (see the file comment).
@@ -345,10 +351,9 @@ requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn_ses
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> session,
     CompletionToken&& token = {}) {
   using signature = typename detail::co_spawn_signature<T>::type;
-  auto* state = new detail::session_state(detail::context_access::copy_of_current());
-  // The executor takes the state's first reference; Asio's copies of it
-  // (all made before the session first runs) stay the session's own.
-  auto spawner = detail::session_factory::make(ex, state);
+  // Asio's copies of the spawner (all made before the session first runs)
+  // stay the session's own executor.
+  auto [spawner, state] = detail::session_factory::make(ex);
   if constexpr (std::is_same_v<std::decay_t<CompletionToken>, boost::asio::detached_t>) {
     return boost::asio::co_spawn(std::move(spawner), detail::run_session(state, std::move(session)),
                                  token);

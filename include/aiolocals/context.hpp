@@ -186,6 +186,8 @@ struct context_access {
   // context::current().copy() without taking and dropping a reference to
   // the current context.
   static context copy_of_current() { return context(copy_impl(current_impl())); }
+  // A handle that takes over one reference the caller holds on `impl`.
+  static context adopt(context_impl* impl) noexcept { return context(impl); }
   // A new handle to `impl` (one more reference).
   static context share(context_impl* impl) noexcept {
     acquire(impl);

@@ -155,12 +155,18 @@ class session_executor : public detail::adapter_interface<session_executor<Execu
   /// Submits `f` to the inner executor; it runs inside the context this
   /// executor stands for, as with `context_executor`.
   template <class Function>
-  void execute(Function&& f) const {
-    boost::asio::execution::execute(
-        inner_,
-        detail::context_entering_function<std::decay_t<Function>, repost_executor, true>(
-            std::forward<Function>(f), context_access::share(effective()),
-            boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked)));
+  void execute(Function&& f) const& {
+    submit(std::forward<Function>(f), context_access::share(effective()));
+  }
+  /// (On a temporary, a request's context handle is moved, not copied.)
+  template <class Function>
+  void execute(Function&& f) && {
+    if (tag() == resolved && word_ != 0) {
+      submit(std::forward<Function>(f),
+             context_access::adopt(reinterpret_cast<context_impl*>(std::exchange(word_, 0))));
+    } else {
+      submit(std::forward<Function>(f), context_access::share(effective()));
+    }
   }
 
   friend bool operator==(const session_executor& a, const session_executor& b) noexcept {
@@ -208,6 +214,15 @@ class session_executor : public detail::adapter_interface<session_executor<Execu
   // A copy's word (see copy_word), or this one's, taken (a temporary's).
   std::uintptr_t copy_handle() const noexcept { return copy_word(); }
   std::uintptr_t take_handle() noexcept { return std::exchange(word_, 0); }
+
+  template <class Function>
+  void submit(Function&& f, context ctx) const {
+    boost::asio::execution::execute(
+        inner_,
+        detail::context_entering_function<std::decay_t<Function>, repost_executor, true>(
+            std::forward<Function>(f), std::move(ctx),
+            boost::asio::prefer(inner_, boost::asio::execution::outstanding_work.untracked)));
+  }
 
   std::uintptr_t tag() const noexcept { return word_ & tag_mask; }
   session_state* state() const noexcept {

@@ -120,6 +120,21 @@ context_impl* copy_impl(const context_impl* impl) {
   return copy;
 }
 
+context_impl* new_impl_holding(local_key id, value_node* node) {
+  context_impl* impl = nullptr;
+  try {
+    impl = new context_impl;
+    impl->table = allocate_table(2);
+  } catch (...) {
+    delete impl;
+    node->release();
+    throw;
+  }
+  probe(impl->table, id) = {id.key, node};
+  impl->table->used = 1;
+  return impl;
+}
+
 void destroy(context_impl* impl) noexcept {
   if (impl->table != nullptr) release_table(impl->table);
   delete impl;

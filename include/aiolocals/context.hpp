@@ -188,6 +188,11 @@ struct context_access {
   static context copy_of_current() { return context(copy_impl(current_impl())); }
   // A handle that takes over one reference the caller holds on `impl`.
   static context adopt(context_impl* impl) noexcept { return context(impl); }
+  // A fresh context whose only value is `value` for `var`, made without
+  // entering it (no entry, no token): what request tracking stores per
+  // request. Defined in local.hpp.
+  template <class T, class... Args>
+  static context holding(const local<T>& var, Args&&... args);
   // A new handle to `impl` (one more reference).
   static context share(context_impl* impl) noexcept {
     acquire(impl);

@@ -199,6 +199,7 @@ class local {
 
  private:
   friend class context;
+  friend struct detail::context_access;
   const T& get_default() const {
     if (default_) return *default_;
     throw lookup_error("aiolocals: local '" + name_ + "' has no value in the current context");
@@ -208,6 +209,12 @@ class local {
   std::optional<T> default_;
   detail::local_key id_;  // never reused, so a dead local's values are never misread
 };
+
+template <class T, class... Args>
+context detail::context_access::holding(const local<T>& var, Args&&... args) {
+  auto* node = detail::typed_node<T>::make(std::forward<Args>(args)...);
+  return context(detail::new_impl_holding(var.id_, node));
+}
 
 template <class T>
 const T* context::find(const local<T>& var) const noexcept {

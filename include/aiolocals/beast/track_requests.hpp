@@ -285,8 +285,7 @@ class tracked_handler {
     const detail::kept_id id(info.id);
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
-    context request_context;
-    request_context.run([&] { request.set(std::move(info)); });
+    context request_context = detail::context_access::holding(request, std::move(info));
 
     executor_type ex = co_await boost::asio::this_coro::executor;
     std::exception_ptr error;

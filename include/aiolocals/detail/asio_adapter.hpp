@@ -60,7 +60,7 @@ class context_entering_function {
     }
     scope* const mark = this_thread.innermost;
     if constexpr (Replaceable) {
-      replaceable_entry entry{impl, mark, impl->depth, false, this_thread.replaceable};
+      replaceable_entry entry{impl, mark, impl->depth, false, this_thread.replaceable, impl};
       this_thread.replaceable = &entry;
       bool scope_left_open = false;
       try {

@@ -187,6 +187,10 @@ inline value_node* find_in(const context_impl* impl, local_key id) noexcept {
 context_impl* current_impl();                       // creates this thread's root context if needed
 context_impl* new_impl();                           // a fresh, empty context; one reference
 context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
+// A fresh context whose only value is `node` for the local `id`, made
+// without entering it; one reference. Takes `node` over (released if this
+// throws).
+context_impl* new_impl_holding(local_key id, value_node* node);
 void destroy(context_impl* impl) noexcept;          // frees it; the last reference is gone
 
 inline void acquire(context_impl* impl) noexcept {
@@ -248,13 +252,16 @@ struct replaceable_entry {
   std::uint32_t depth;       // entered->depth as this entry left it
   bool owns_entered;         // entered holds a reference taken by replace_entry
   replaceable_entry* outer;  // the entry this one hides (nested adapters)
+  context_impl* held;        // the context the adapter's function keeps alive
 };
 
 // Swaps `from` for `to` as the context of the innermost replaceable entry,
 // which must have `from` current with nothing entered or opened since (no
 // scope, no nested entry of `from`): enters `to`, gives up that entry of
-// `from`, and keeps `to` alive until the adapter leaves it. False, changing
-// nothing, if those conditions fail or another thread has `to` entered.
+// `from`, and keeps `to` alive until the adapter leaves it (a reference,
+// unless `to` is the context the adapter's function holds: a session going
+// back to its own). False, changing nothing, if those conditions fail or
+// another thread has `to` entered.
 inline bool replace_entry(context_impl* from, context_impl* to) noexcept {
   thread_state& state = this_thread;
   replaceable_entry* entry = state.replaceable;
@@ -264,12 +271,13 @@ inline bool replace_entry(context_impl* from, context_impl* to) noexcept {
   }
   context_impl* previous = nullptr;
   if (!try_enter(to, previous)) return false;
-  acquire(to);
+  const bool owns_to = to != entry->held;
+  if (owns_to) acquire(to);
   release_entry(from);
   if (entry->owns_entered) release(from);
   entry->entered = to;
   entry->depth = to->depth;
-  entry->owns_entered = true;
+  entry->owns_entered = owns_to;
   return true;
 }
 

@@ -48,6 +48,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <exception>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -289,7 +290,9 @@ class tracked_handler {
 
     executor_type ex = co_await boost::asio::this_coro::executor;
     std::exception_ptr error;
-    response_type res;
+    // Constructed from the handler's response, not default-constructed and
+    // then assigned (a Beast message costs to make and to assign).
+    std::optional<response_type> res;
     bool handled = false;
     if (detail::session_state* session = detail::own_session(ex)) {
       // Called from a session's own coroutine (co_spawn_session): the
@@ -298,7 +301,7 @@ class tracked_handler {
       if (in_session.begin()) {
         handled = true;
         try {
-          res = co_await handler_(std::move(req));
+          res.emplace(co_await handler_(std::move(req)));
         } catch (...) {
           error = std::current_exception();
         }
@@ -320,29 +323,29 @@ class tracked_handler {
         error = std::current_exception();
       }
     }
-    if (error) {
-      if (options_.on_exception) {
+    if (error || !res) {
+      if (error && options_.on_exception) {
         request_context.run([&] { options_.on_exception(error); });
       }
-      res = response_type{};
-      res.result(boost::beast::http::status::internal_server_error);
-      res.version(version);
-      res.keep_alive(keep_alive);
-      res.body() = {};
-      if constexpr (requires { res.body() = "internal server error\n"; }) {
-        res.body() = "internal server error\n";
+      response_type& failed = res.emplace();
+      failed.result(boost::beast::http::status::internal_server_error);
+      failed.version(version);
+      failed.keep_alive(keep_alive);
+      failed.body() = {};
+      if constexpr (requires { failed.body() = "internal server error\n"; }) {
+        failed.body() = "internal server error\n";
       }
-      res.prepare_payload();
+      failed.prepare_payload();
     }
-    res.set(options_.header_name, id.view());
-    co_return res;
+    res->set(options_.header_name, id.view());
+    co_return std::move(*res);
   }
 
  private:
   template <class Request, class Response>
-  auto respond_into(Response& res, Request req) const -> boost::asio::awaitable<
+  auto respond_into(std::optional<Response>& res, Request req) const -> boost::asio::awaitable<
       void, typename std::invoke_result_t<const Handler&, Request>::executor_type> {
-    res = co_await handler_(std::move(req));
+    res.emplace(co_await handler_(std::move(req)));
   }
 
   Handler handler_;

@@ -5,8 +5,10 @@
 // the RFC's test vectors.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace aiolocals::detail {
 
@@ -26,6 +28,19 @@ inline void chacha_quarter_round(chacha_lanes& a, chacha_lanes& b, chacha_lanes&
   c += d, b ^= c, b = chacha_rotate(b, 12);
   a += b, d ^= a, d = chacha_rotate(d, 8);
   c += d, b ^= c, b = chacha_rotate(b, 7);
+}
+
+// Stores the four words of `v` as 16 little-endian bytes.
+inline void store_little_endian(unsigned char* out, chacha_lanes v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out, &v, sizeof v);
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      const std::uint32_t word = v[i];
+      for (int byte = 0; byte < 4; ++byte)
+        out[4 * i + byte] = static_cast<unsigned char>(word >> (8 * byte));
+    }
+  }
 }
 
 inline constexpr std::size_t chacha_four_blocks_size = 256;
@@ -54,16 +69,23 @@ inline void chacha20_four_blocks(const std::uint32_t (&key)[8], const std::uint3
     chacha_quarter_round(x[2], x[7], x[8], x[13]);
     chacha_quarter_round(x[3], x[4], x[9], x[14]);
   }
-  for (int word = 0; word < 16; ++word) {
-    const chacha_lanes sum = x[word] + input[word];
-    for (int block = 0; block < 4; ++block) {
-      unsigned char* at = out + 64 * block + 4 * word;
-      const std::uint32_t value = sum[block];
-      at[0] = static_cast<unsigned char>(value);
-      at[1] = static_cast<unsigned char>(value >> 8);
-      at[2] = static_cast<unsigned char>(value >> 16);
-      at[3] = static_cast<unsigned char>(value >> 24);
-    }
+  for (int word = 0; word < 16; ++word) x[word] += input[word];
+  // Lane i of words 4k .. 4k+3 is bytes 16k .. 16k+15 of block i: a 4x4
+  // transpose of each group of four words.
+  for (int group = 0; group < 16; group += 4) {
+    const chacha_lanes a = x[group], b = x[group + 1], c = x[group + 2], d = x[group + 3];
+    const chacha_lanes ab_low = __builtin_shufflevector(a, b, 0, 4, 1, 5);
+    const chacha_lanes ab_high = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+    const chacha_lanes cd_low = __builtin_shufflevector(c, d, 0, 4, 1, 5);
+    const chacha_lanes cd_high = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+    const chacha_lanes rows[4] = {
+        __builtin_shufflevector(ab_low, cd_low, 0, 1, 4, 5),
+        __builtin_shufflevector(ab_low, cd_low, 2, 3, 6, 7),
+        __builtin_shufflevector(ab_high, cd_high, 0, 1, 4, 5),
+        __builtin_shufflevector(ab_high, cd_high, 2, 3, 6, 7),
+    };
+    for (int block = 0; block < 4; ++block)
+      store_little_endian(out + 64 * block + 4 * group, rows[block]);
   }
 }
 

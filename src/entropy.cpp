@@ -37,13 +37,23 @@ namespace {
 // The key is drawn afresh at a thread's first id, every 256 refills, and in
 // a forked child, which must not repeat its parent's ids: fork bumps a
 // generation, and a thread whose buffer is of an older one reseeds.
-std::atomic<unsigned> fork_generation{0};
 #if defined(AIOLOCALS_HAVE_GETRANDOM)
 [[maybe_unused]] const bool fork_handler_installed = [] {
   pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
   return true;
 }();
 #endif
+
+std::uint32_t load_little_endian(const unsigned char* bytes) noexcept {
+  return std::uint32_t{bytes[0]} | std::uint32_t{bytes[1]} << 8 | std::uint32_t{bytes[2]} << 16 |
+         std::uint32_t{bytes[3]} << 24;
+}
+
+constinit thread_local bool this_thread_closed [[gnu::tls_model("initial-exec")]] = false;
+
+}  // namespace
+
+constinit std::atomic<unsigned> fork_generation{0};
 
 // `size` bytes from the operating system's CSPRNG.
 void os_random_bytes(unsigned char* out, std::size_t size) {
@@ -64,64 +74,43 @@ void os_random_bytes(unsigned char* out, std::size_t size) {
   }
 }
 
-std::uint32_t load_little_endian(const unsigned char* bytes) noexcept {
-  return std::uint32_t{bytes[0]} | std::uint32_t{bytes[1]} << 8 | std::uint32_t{bytes[2]} << 16 |
-         std::uint32_t{bytes[3]} << 24;
+keystream::~keystream() {
+  explicit_bzero(buffer_, sizeof buffer_);
+  explicit_bzero(key_, sizeof key_);
 }
 
-class keystream {
- public:
-  keystream() = default;
-  keystream(const keystream&) = delete;
-  keystream& operator=(const keystream&) = delete;
-  ~keystream() {
-    explicit_bzero(buffer_, sizeof buffer_);
-    explicit_bzero(key_, sizeof key_);
+void keystream::take_refilling(unsigned char* out, std::size_t count) {
+  const unsigned generation = fork_generation.load(std::memory_order_relaxed);
+  while (count > 0) {
+    if (available_ == 0 || generation != generation_) refill(generation);
+    const std::size_t chunk = std::min(count, available_);
+    unsigned char* from = buffer_ + sizeof buffer_ - available_;
+    std::memcpy(out, from, chunk);
+    std::memset(from, 0, chunk);
+    available_ -= chunk;
+    out += chunk;
+    count -= chunk;
   }
+}
 
-  void take(unsigned char* out, std::size_t count) {
-    const unsigned generation = fork_generation.load(std::memory_order_relaxed);
-    while (count > 0) {
-      if (available_ == 0 || generation != generation_) refill(generation);
-      const std::size_t chunk = std::min(count, available_);
-      unsigned char* from = buffer_ + sizeof buffer_ - available_;
-      std::memcpy(out, from, chunk);
-      std::memset(from, 0, chunk);
-      available_ -= chunk;
-      out += chunk;
-      count -= chunk;
-    }
+void keystream::refill(unsigned generation) {
+  if (generation != generation_ || refills_left_ == 0) {
+    unsigned char seed[key_size];
+    os_random_bytes(seed, sizeof seed);
+    for (int i = 0; i < 8; ++i) key_[i] = load_little_endian(seed + 4 * i);
+    explicit_bzero(seed, sizeof seed);
+    generation_ = generation;
+    refills_left_ = refills_per_key;
   }
-
- private:
-  static constexpr unsigned refills_per_key = 256;
-  static constexpr std::size_t key_size = 32;
-
-  void refill(unsigned generation) {
-    if (generation != generation_ || refills_left_ == 0) {
-      unsigned char seed[key_size];
-      os_random_bytes(seed, sizeof seed);
-      for (int i = 0; i < 8; ++i) key_[i] = load_little_endian(seed + 4 * i);
-      explicit_bzero(seed, sizeof seed);
-      generation_ = generation;
-      refills_left_ = refills_per_key;
-    }
-    --refills_left_;
-    // The nonce may stay zero: no key is ever used for more than one refill.
-    constexpr std::uint32_t nonce[3] = {0, 0, 0};
-    for (std::uint32_t block = 0; block < sizeof buffer_ / 64; block += 4)
-      chacha20_four_blocks(key_, nonce, block, buffer_ + 64 * block);
-    for (int i = 0; i < 8; ++i) key_[i] = load_little_endian(buffer_ + 4 * i);
-    std::memset(buffer_, 0, key_size);
-    available_ = sizeof buffer_ - key_size;
-  }
-
-  unsigned char buffer_[1024] = {};  // erased by ~keystream
-  std::uint32_t key_[8] = {};
-  std::size_t available_ = 0;  // unread bytes at the end of buffer_
-  unsigned refills_left_ = 0;  // 0: draw a key from the OS first
-  unsigned generation_ = 0;
-};
+  --refills_left_;
+  // The nonce may stay zero: no key is ever used for more than one refill.
+  constexpr std::uint32_t nonce[3] = {0, 0, 0};
+  for (std::uint32_t block = 0; block < sizeof buffer_ / 64; block += 4)
+    chacha20_four_blocks(key_, nonce, block, buffer_ + 64 * block);
+  for (int i = 0; i < 8; ++i) key_[i] = load_little_endian(buffer_ + 4 * i);
+  std::memset(buffer_, 0, key_size);
+  available_ = sizeof buffer_ - key_size;
+}
 
 // The thread's keystream, made at its first id and freed (erased) when the
 // thread exits. The pointer is initial-exec, as the per-thread state of the
@@ -130,32 +119,21 @@ class keystream {
 // a request) and is too large for the static TLS a dlopen'ed library may use.
 // An id made by a thread_local destructor that runs after the keystream's
 // comes straight from the OS.
-constinit thread_local keystream* this_thread_stream [[gnu::tls_model("initial-exec")]] = nullptr;
-constinit thread_local bool this_thread_closed [[gnu::tls_model("initial-exec")]] = false;
+constinit thread_local keystream* this_thread_keystream [[gnu::tls_model("initial-exec")]] =
+    nullptr;
 
-keystream* make_this_thread_stream() {
+keystream* make_this_thread_keystream() {
   if (this_thread_closed) return nullptr;
   struct owner {
     std::unique_ptr<keystream> stream = std::make_unique<keystream>();
     ~owner() {
-      this_thread_stream = nullptr;
+      this_thread_keystream = nullptr;
       this_thread_closed = true;
     }
   };
   thread_local owner owned;
-  this_thread_stream = owned.stream.get();
-  return this_thread_stream;
-}
-
-}  // namespace
-
-void random_bytes(unsigned char* out, std::size_t count) {
-  keystream* stream = this_thread_stream;
-  if (stream == nullptr) [[unlikely]] {
-    stream = make_this_thread_stream();
-    if (stream == nullptr) return os_random_bytes(out, count);
-  }
-  stream->take(out, count);
+  this_thread_keystream = owned.stream.get();
+  return this_thread_keystream;
 }
 
 }  // namespace aiolocals::detail

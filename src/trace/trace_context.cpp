@@ -3,6 +3,7 @@
 #include "aiolocals/trace/trace_context.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "../entropy.hpp"
@@ -178,8 +179,14 @@ std::optional<std::string> validate_tracestate(std::span<const std::string_view>
 
 trace_context start_trace() {
   trace_context started;
-  started.trace = generate_trace_id();
-  started.span = generate_span_id();
+  // Both ids in one draw from the keystream.
+  unsigned char bytes[sizeof started.trace.bytes + sizeof started.span.bytes];
+  do {
+    detail::random_bytes(bytes, sizeof bytes);
+    std::memcpy(started.trace.bytes.data(), bytes, sizeof started.trace.bytes);
+    std::memcpy(started.span.bytes.data(), bytes + sizeof started.trace.bytes,
+                sizeof started.span.bytes);
+  } while (!started.trace.is_valid() || !started.span.is_valid());
   return started;
 }
 

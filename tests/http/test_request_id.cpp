@@ -40,6 +40,20 @@ TEST(RequestId, SafeIdsAreKeptVerbatim) {
   }
 }
 
+// Every byte value, alone and in the middle and at the end of a safe id.
+TEST(RequestId, ExactlyTheDocumentedAlphabetIsSafe) {
+  const std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
+  for (int value = 0; value < 256; ++value) {
+    const char c = static_cast<char>(value);
+    const bool in_alphabet = alphabet.find(c) != std::string_view::npos;
+    EXPECT_EQ(aiolocals::is_safe_request_id(std::string(1, c)), in_alphabet) << value;
+    EXPECT_EQ(aiolocals::is_safe_request_id("id-" + std::string(1, c) + "-42"), in_alphabet)
+        << value;
+    EXPECT_EQ(aiolocals::is_safe_request_id(std::string(127, 'a') + c), in_alphabet) << value;
+  }
+}
+
 TEST(RequestId, HostileOrMissingIdsGetAFreshIdNeverTheirBytes) {
   const std::vector<std::string> hostile = {
       "",                           // empty

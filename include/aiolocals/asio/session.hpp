@@ -284,7 +284,9 @@ namespace detail {
 template <class Executor>
 session_state* own_session(const Executor& ex) noexcept {
   if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
-    if (ex.template target<boost::asio::io_context::executor_type>() != nullptr) return nullptr;
+    // The common plain executor, told by its type_info's address (target<>
+    // compares mangled names: a strcmp per tracked request).
+    if (&ex.target_type() == &typeid(boost::asio::io_context::executor_type)) return nullptr;
     const peeler* p = find_peeler(ex);
     return p != nullptr ? p->own_session(ex) : nullptr;
   } else if constexpr (requires { own_session_of(ex); }) {

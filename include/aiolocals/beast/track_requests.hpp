@@ -48,6 +48,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -246,27 +247,49 @@ class request_scope {
 namespace detail {
 
 // The chosen id, kept for the echo while the record holds the original:
-// inline up to 64 bytes (a UUID, most client ids), so no allocation.
+// inline up to 48 bytes (a UUID, most client ids), so no allocation; 64
+// bytes of the tracked coroutine's frame.
 class kept_id {
  public:
-  explicit kept_id(std::string_view id) {
-    if (id.size() <= inline_.size()) {
-      std::copy(id.begin(), id.end(), inline_.begin());
-      view_ = std::string_view(inline_.data(), id.size());
-    } else {
-      long_.assign(id);
-      view_ = long_;
+  explicit kept_id(std::string_view id) : size_(id.size()) {
+    char* to = inline_.data();
+    if (id.size() > inline_.size()) {
+      long_ = std::make_unique<char[]>(id.size());
+      to = long_.get();
     }
+    std::copy(id.begin(), id.end(), to);
   }
   kept_id(const kept_id&) = delete;
   kept_id& operator=(const kept_id&) = delete;
-  std::string_view view() const noexcept { return view_; }
+  std::string_view view() const noexcept { return {long_ ? long_.get() : inline_.data(), size_}; }
 
  private:
-  std::array<char, 64> inline_;
-  std::string long_;
-  std::string_view view_;
+  std::array<char, 48> inline_;
+  std::size_t size_;
+  std::unique_ptr<char[]> long_;
 };
+
+// What tracking keeps of a request while its handler runs. Made by a plain
+// function before the first suspension, so that the record's working values
+// (the request_info, the header scan) take no room in the tracked
+// coroutine's frame: Asio recycles a coroutine frame only up to 1020 bytes
+// (255 chunks of 4 in thread_info_base), and a larger frame also evicts the
+// handler's frame from the two-entry cache, so that both were allocated
+// with malloc for every request.
+struct tracked_request {
+  kept_id id;
+  context request_context;
+  unsigned version;
+  bool keep_alive;
+};
+
+template <class Body, class Fields>
+tracked_request start_tracking(const boost::beast::http::request<Body, Fields>& req,
+                               const tracking_options& options) {
+  request_info info = describe_request(req, options);
+  return tracked_request{kept_id(info.id), context_access::holding(request, std::move(info)),
+                         req.version(), req.keep_alive()};
+}
 
 template <class Handler>
 class tracked_handler {
@@ -282,70 +305,92 @@ class tracked_handler {
     using response_type = typename awaitable_type::value_type;
     using executor_type = typename awaitable_type::executor_type;
 
-    request_info info = describe_request(req, options_);
-    const detail::kept_id id(info.id);
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
-    context request_context = detail::context_access::holding(request, std::move(info));
+    tracked_request tracked = start_tracking(req, options_);
 
-    executor_type ex = co_await boost::asio::this_coro::executor;
+    // Called from a session's own coroutine (co_spawn_session), the handler
+    // runs in it, switched into the request's context; from anywhere else,
+    // as a task of its own.
+    std::optional<session_request> in_session;
+    {
+      const executor_type ex = co_await boost::asio::this_coro::executor;
+      if (session_state* session = own_session(ex)) {
+        in_session.emplace(*session, tracked.request_context);
+        if (!in_session->begin()) in_session.reset();
+      }
+    }
     std::exception_ptr error;
-    // Constructed from the handler's response, not default-constructed and
-    // then assigned (a Beast message costs to make and to assign).
-    std::optional<response_type> res;
-    bool handled = false;
-    if (detail::session_state* session = detail::own_session(ex)) {
-      // Called from a session's own coroutine (co_spawn_session): the
-      // handler runs in it, switched into the request's context.
-      detail::session_request in_session(*session, request_context);
-      if (in_session.begin()) {
-        handled = true;
-        try {
-          res.emplace(co_await handler_(std::move(req)));
-        } catch (...) {
-          error = std::current_exception();
-        }
-        if (!in_session.end()) {
-          // Leave the request's context by a resumption in the session's.
-          co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
-        }
+    try {
+      // The handler's response is made straight into `res` on either path,
+      // and moved once more, into this coroutine's result (a Beast message
+      // costs to move). The call is a statement of its own: its argument, a
+      // request, is then no temporary of the co_await and takes no room in
+      // this coroutine's frame, which Asio recycles only up to 1020 bytes.
+      awaitable_type call =
+          in_session ? handler_(std::move(req)) : respond_as_task<awaitable_type>(req, tracked);
+      response_type res = co_await std::move(call);
+      if (leave_session(in_session)) {
+        co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
       }
+      res.set(options_.header_name, tracked.id.view());
+      co_return res;
+    } catch (...) {
+      error = std::current_exception();
     }
-    if (!handled) {
-      try {
-        // The handler's response is written straight into `res`: a Beast
-        // message is costly to move, and co_spawn's result would move it
-        // through three hands.
-        co_await boost::asio::co_spawn(detail::with_context(ex, request_context),
-                                       respond_into(res, std::move(req)),
-                                       boost::asio::use_awaitable_t<executor_type>{});
-      } catch (...) {
-        error = std::current_exception();
-      }
+    if (leave_session(in_session)) {
+      co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
     }
-    if (error || !res) {
-      if (error && options_.on_exception) {
-        request_context.run([&] { options_.on_exception(error); });
-      }
-      response_type& failed = res.emplace();
-      failed.result(boost::beast::http::status::internal_server_error);
-      failed.version(version);
-      failed.keep_alive(keep_alive);
-      failed.body() = {};
-      if constexpr (requires { failed.body() = "internal server error\n"; }) {
-        failed.body() = "internal server error\n";
-      }
-      failed.prepare_payload();
+    if (options_.on_exception) {
+      tracked.request_context.run([&] { options_.on_exception(error); });
     }
-    res->set(options_.header_name, id.view());
-    co_return std::move(*res);
+    co_return failure_response<response_type>(tracked, options_.header_name);
   }
 
  private:
+  // Ends the session's request if one was begun: true if the caller must
+  // still leave the request's context by a resumption in the session's
+  // (see session_request::end).
+  static bool leave_session(std::optional<session_request>& in_session) noexcept {
+    if (!in_session) return false;
+    const bool back = in_session->end();
+    in_session.reset();
+    return !back;
+  }
+
+  // The handler as a task of its own on a context_executor, its response
+  // written straight into an optional (co_spawn's result would move it
+  // through three hands). Takes `req` by reference (moved from) so that no
+  // copy of it takes room in the caller's frame.
+  template <class Awaitable, class Request>
+  Awaitable respond_as_task(Request& req, const tracked_request& tracked) const {
+    using executor_type = typename Awaitable::executor_type;
+    std::optional<typename Awaitable::value_type> res;
+    const executor_type ex = co_await boost::asio::this_coro::executor;
+    co_await boost::asio::co_spawn(with_context(ex, tracked.request_context),
+                                   respond_into(res, std::move(req)),
+                                   boost::asio::use_awaitable_t<executor_type>{});
+    co_return std::move(*res);
+  }
+
   template <class Request, class Response>
   auto respond_into(std::optional<Response>& res, Request req) const -> boost::asio::awaitable<
       void, typename std::invoke_result_t<const Handler&, Request>::executor_type> {
     res.emplace(co_await handler_(std::move(req)));
+  }
+
+  // A 500 that carries the id, for a handler that threw.
+  template <class Response>
+  static Response failure_response(const tracked_request& tracked, std::string_view header_name) {
+    Response failed;
+    failed.result(boost::beast::http::status::internal_server_error);
+    failed.version(tracked.version);
+    failed.keep_alive(tracked.keep_alive);
+    failed.body() = {};
+    if constexpr (requires { failed.body() = "internal server error\n"; }) {
+      failed.body() = "internal server error\n";
+    }
+    failed.prepare_payload();
+    failed.set(header_name, tracked.id.view());
+    return failed;
   }
 
   Handler handler_;

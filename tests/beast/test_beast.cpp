@@ -378,6 +378,7 @@ TEST(Session, EachRequestRunsInTheSessionItselfInItsOwnContext) {
 // suspends keeps a third frame alive, the operation's, and then misses the
 // two-entry cache with or without tracking around it: see
 // docs/benchmarks.md.)
+#if defined(AIOLOCALS_COUNTS_ALIGNED_ALLOCS)
 template <class Body>
 long aligned_allocations_for_100_tracked_requests() {
   using body_request = http::request<Body>;
@@ -404,6 +405,7 @@ long aligned_allocations_for_100_tracked_requests() {
   io.run();
   return during;
 }
+#endif
 
 TEST(Session, ATrackedRequestAllocatesNoCoroutineFrame) {
 #if defined(AIOLOCALS_COUNTS_ALIGNED_ALLOCS)

@@ -95,14 +95,15 @@ BENCHMARK(BM_BareHandlerCoSpawned)->Unit(benchmark::kMicrosecond);
 // bare handler awaited through one more coroutine that keeps the id and sets
 // it on the response (what track_requests does besides the record and the
 // context switch).
+template <asio::awaitable<response> (*Handler)(request)>
 asio::awaitable<response> echoing_wrapper(request req) {
   const std::string id(req["X-Request-ID"]);
-  response res = co_await bare_handler(std::move(req));
+  response res = co_await Handler(std::move(req));
   res.set("X-Request-ID", id);
   co_return res;
 }
 void BM_BareHandlerWrappedAndEchoing(benchmark::State& state) {
-  run_calls(state, echoing_wrapper, true);
+  run_calls(state, echoing_wrapper<bare_handler>, true);
 }
 BENCHMARK(BM_BareHandlerWrappedAndEchoing)->Unit(benchmark::kMicrosecond);
 
@@ -201,14 +202,8 @@ void BM_ResumingHandlerTrackedInSession(benchmark::State& state) {
 // wrapper's frame is a third live coroutine frame (the wrapper, the handler,
 // the operation's), and Asio caches two per thread, so two of them are
 // allocated per request however small the wrapper's frame is.
-asio::awaitable<response> echoing_wrapper_around_resuming(request req) {
-  const std::string id(req["X-Request-ID"]);
-  response res = co_await resuming_handler(std::move(req));
-  res.set("X-Request-ID", id);
-  co_return res;
-}
 void BM_ResumingHandlerWrappedAndEchoing(benchmark::State& state) {
-  run_calls(state, echoing_wrapper_around_resuming, true);
+  run_calls(state, echoing_wrapper<resuming_handler>, true);
 }
 BENCHMARK(BM_ResumingHandlerWrappedAndEchoing)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandler)->Unit(benchmark::kMicrosecond);

@@ -51,6 +51,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -368,6 +369,8 @@ class tracked_handler {
     co_await boost::asio::co_spawn(with_context(ex, tracked.request_context),
                                    respond_into(res, std::move(req)),
                                    boost::asio::use_awaitable_t<executor_type>{});
+    if (!res)
+      throw std::logic_error("aiolocals: a tracked handler's task ended without a response");
     co_return std::move(*res);
   }
 

@@ -48,14 +48,11 @@ class context_entering_function {
         context_(std::move(ctx)),
         inner_(std::forward<Inner>(inner)) {}
 
-  void operator()() {
+  [[gnu::always_inline]] void operator()() {
     context_impl* impl = context_access::impl(context_);
     context_impl* previous = nullptr;
-    if (!try_enter(impl, previous)) {
-      // Another thread is running this context now. Run after it, not
-      // beside it: re-post rather than block this thread or throw.
-      boost::asio::execution::execute(
-          boost::asio::prefer(inner_, boost::asio::execution::blocking.never), std::move(*this));
+    if (!try_enter(impl, previous)) [[unlikely]] {
+      repost(std::move(*this));
       return;
     }
     scope* const mark = this_thread.innermost;
@@ -83,9 +80,27 @@ class context_entering_function {
   }
 
  private:
+  // Another thread is running this context now. Run after it, not beside
+  // it: re-post rather than block this thread or throw. Queued as a type of
+  // its own and kept out of line: were it queued as this type, the
+  // inner executor's `execute<context_entering_function>` would have two
+  // callers and GCC would stop inlining it (and the scheduler's post) into
+  // every `post` (measured: post+run 1.38x bare with, 1.16x without).
+  struct reposted {
+    context_entering_function function;
+    void operator()() { function(); }
+  };
+  [[gnu::cold, gnu::noinline]] static void repost(context_entering_function&& self) {
+    Executor inner = self.inner_;
+    boost::asio::execution::execute(
+        boost::asio::prefer(std::move(inner), boost::asio::execution::blocking.never),
+        reposted{std::move(self)});
+  }
+
   // Leaves the context; true if the function returned with a scope still
   // open (held across co_await), which is closed and reported.
-  static bool finish(context_impl* impl, context_impl* previous, scope* mark) noexcept {
+  [[gnu::always_inline]] static bool finish(context_impl* impl, context_impl* previous,
+                                            scope* mark) noexcept {
     const bool scope_left_open = this_thread.innermost != mark;
     if (scope_left_open) abandon_scopes(mark);
     leave(impl, previous);

@@ -157,6 +157,10 @@ inline std::uint64_t byte_mask(std::uint32_t capacity) noexcept {
 
 // One context. Defined here so that the per-resumption operations (enter,
 // leave, reference counting) inline; everything else is in src/context.cpp.
+// Those operations are forced inline (gnu::always_inline): a few
+// instructions each, yet in a translation unit that instantiates many
+// executor adapters GCC left them as calls on the path of every queued
+// function.
 struct context_impl {
   std::atomic<std::uint32_t> references{1};
   // The thread that has this context entered, or null. Only that thread
@@ -167,7 +171,7 @@ struct context_impl {
 };
 
 // Points the thread's view at `impl`'s table (null: the empty root).
-inline void view(thread_state& state, const context_impl* impl) noexcept {
+[[gnu::always_inline]] inline void view(thread_state& state, const context_impl* impl) noexcept {
   slot_table* table = impl != nullptr ? impl->table : nullptr;
   state.entries = table != nullptr ? table->entries() : empty_entries;
   state.mask = table != nullptr ? byte_mask(table->capacity) : 0;
@@ -193,17 +197,17 @@ context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
 context_impl* new_impl_holding(local_key id, value_node* node);
 void destroy(context_impl* impl) noexcept;          // frees it; the last reference is gone
 
-inline void acquire(context_impl* impl) noexcept {
+[[gnu::always_inline]] inline void acquire(context_impl* impl) noexcept {
   impl->references.fetch_add(1, std::memory_order_relaxed);
 }
-inline void release(context_impl* impl) noexcept {
+[[gnu::always_inline]] inline void release(context_impl* impl) noexcept {
   if (impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(impl);
 }
 
 // Make `impl` current on this thread, setting `previous` to the context
 // that was current. Returns false, changing nothing, if another thread has
 // `impl` entered.
-inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
+[[gnu::always_inline]] inline bool try_enter(context_impl* impl, context_impl*& previous) noexcept {
   thread_state& state = this_thread;
   if (impl->owner.load(std::memory_order_relaxed) != &state) {
     const thread_state* expected = nullptr;
@@ -230,12 +234,12 @@ inline context_impl* enter(context_impl* impl) {
 
 // Gives up one entry of `impl` by this thread (the owner is released with
 // the last one) without changing what is current.
-inline void release_entry(context_impl* impl) noexcept {
+[[gnu::always_inline]] inline void release_entry(context_impl* impl) noexcept {
   if (--impl->depth == 0) impl->owner.store(nullptr, std::memory_order_release);
 }
 
 // Undo the matching enter(): `previous` becomes current again.
-inline void leave(context_impl* impl, context_impl* previous) noexcept {
+[[gnu::always_inline]] inline void leave(context_impl* impl, context_impl* previous) noexcept {
   release_entry(impl);
   thread_state& state = this_thread;
   state.current = previous;

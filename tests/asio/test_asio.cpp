@@ -391,6 +391,32 @@ TEST(Asio, FunctionsOfOneContextNeverOverlap) {
   EXPECT_EQ(overlaps.load(), 0);
 }
 
+// The re-post itself, step by step: a function whose context another thread
+// has entered is queued again (not run beside it, not dropped), and runs in
+// that context once the other thread has left it.
+TEST(ContextExecutor, AFunctionWhoseContextIsEnteredElsewhereRunsAfterItIsLeft) {
+  asio::io_context io;
+  aiolocals::context ctx;
+  ctx.run([] { task_id.set(8); });
+  bool ran = false;
+  int seen = 0;
+  asio::post(aiolocals::context_executor(io.get_executor(), ctx), [&] {
+    ran = true;
+    seen = task_id.get();
+  });
+  std::size_t first_round = 0;
+  {
+    aiolocals::scope here{ctx};  // this thread has ctx entered
+    std::thread([&] { first_round = io.run_one(); }).join();
+    EXPECT_EQ(first_round, 1u);  // the queued function ran: it re-posted itself
+    EXPECT_FALSE(ran);
+    EXPECT_FALSE(io.stopped());  // the re-posted function is still queued
+  }
+  std::thread([&] { io.run(); }).join();
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(seen, 8);
+}
+
 TEST(ContextExecutor, SurvivesPreferRequireAnyIoExecutorAndStrands) {
   asio::io_context io;
   aiolocals::context ctx;

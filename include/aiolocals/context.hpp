@@ -106,7 +106,9 @@ class context {
     std::swap(impl_, other.impl_);
     return *this;
   }
-  ~context() {
+  // Forced inline: executors drop a context handle on every queued
+  // function, and GCC left this as a call there (round trip 106 -> 98 ns).
+  [[gnu::always_inline]] ~context() {
     if (impl_ != nullptr) detail::release(impl_);
   }
 

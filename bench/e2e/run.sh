@@ -31,7 +31,7 @@ measure() {  # mode -> "rps p99_us"
   kill "$pid"; wait "$pid" || true
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v)} else if (v ~ /ms$/) {sub(/ms/,"",v); v=v*1000} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000000}; print v}')
-  echo "$1 $rps $p99" >> "$results"
+  echo "$1 $rps $p99 $i" >> "$results"
   echo "  $1: $rps req/s, p99 ${p99} us"
 }
 
@@ -50,6 +50,11 @@ for mode in "${tracked_modes[@]}"; do
   rps=$(awk -v m="$mode" '$1 == m {print $2}' "$results" | median)
   p99=$(awk -v m="$mode" '$1 == m {print $3}' "$results" | median)
   echo "median requests/s: $mode $rps, untracked $bare_rps, ratio $(echo "$rps $bare_rps" | awk '{printf "%.3f", $1/$2}')"
+  # Each round's own ratio (its tracked run over its untracked run, minutes
+  # apart at most): drift of the host between rounds cancels out of it.
+  round_ratios=$(awk -v m="$mode" '$1 == "bare" {b[$4] = $2} $1 == m {t[$4] = $2}
+    END {for (r in t) if (r in b) printf "%.3f\n", t[r] / b[r]}' "$results" | sort -n)
+  echo "per-round ratios: $mode $(echo $round_ratios), median $(echo "$round_ratios" | median)"
   echo "median p99 latency: $mode ${p99} us, untracked ${bare_p99} us"
 done
 rm -f "$results"

@@ -167,8 +167,8 @@ class basic_counted_handle {
   bool try_enter() noexcept
     requires Exclusive
   {
-    const void* expected = nullptr;
-    return object_->owner.compare_exchange_strong(expected, &expected, std::memory_order_acquire,
+    const void* expected = nullptr;  // the object's own address marks it taken
+    return object_->owner.compare_exchange_strong(expected, object_, std::memory_order_acquire,
                                                   std::memory_order_relaxed);
   }
   void leave() noexcept

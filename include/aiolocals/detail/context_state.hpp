@@ -157,10 +157,10 @@ inline std::uint64_t byte_mask(std::uint32_t capacity) noexcept {
 
 // One context. Defined here so that the per-resumption operations (enter,
 // leave, reference counting) inline; everything else is in src/context.cpp.
-// Those operations are forced inline (gnu::always_inline): a few
-// instructions each, yet in a translation unit that instantiates many
-// executor adapters GCC left them as calls on the path of every queued
-// function.
+// Those on the path of every queued function (try_enter, leave,
+// release_entry, view, acquire, release) are forced inline
+// (gnu::always_inline): a few instructions each, yet in a translation unit
+// that instantiates many executor adapters GCC left them as calls.
 struct context_impl {
   std::atomic<std::uint32_t> references{1};
   // The thread that has this context entered, or null. Only that thread

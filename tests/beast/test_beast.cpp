@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -259,6 +260,29 @@ TEST(TrackRequests, IdsOfEveryAcceptedLengthAreEchoedWhole) {
     auto req = make_request();
     req.set("X-Request-ID", id);
     EXPECT_EQ(call(tracked, std::move(req))["X-Request-ID"], id) << length;
+  }
+}
+
+// The handler looks the configured header's field up once, when it is made:
+// a name Beast does not know and one it does are both read and echoed, in
+// any case, and the default name is then neither read nor set.
+TEST(TrackRequests, AConfiguredHeaderNameIsReadAndEchoed) {
+  const auto handler = [](request req) -> asio::awaitable<response> {
+    response res{http::status::ok, req.version()};
+    res.body() = aiolocals::request.get().id;
+    co_return res;
+  };
+  for (const std::string name : {"X-Correlation-ID", "From"}) {
+    aiolocals::tracking_options options;
+    options.header_name = name;
+    const auto tracked = aiolocals::track_requests(handler, options);
+    auto req = make_request();
+    req.set("X-Request-ID", "default-name");
+    req.set(boost::algorithm::to_lower_copy(name), "configured-1");
+    response res = call(tracked, std::move(req));
+    EXPECT_EQ(res.body(), "configured-1") << name;
+    EXPECT_EQ(res[name], "configured-1") << name;
+    EXPECT_EQ(res.count("X-Request-ID"), 0u) << name;
   }
 }
 

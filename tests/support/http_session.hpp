@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -69,6 +70,8 @@ enum class spawn_as {
             // connection's own coroutine, switched into its context
   task,     // plain asio::co_spawn: the tracked handler runs each request
             // as a task of its own (works too, costs more per request)
+  strand,   // plain asio::co_spawn onto a strand of its own, as Beast's
+            // examples serve each connection (a baseline for benchmarks)
 };
 
 // Accepts until the acceptor is closed; each connection in a coroutine of
@@ -82,6 +85,9 @@ asio::awaitable<void> serve(tcp::acceptor& acceptor, const Handler& handler,
     if (spawn == spawn_as::session) {
       aiolocals::co_spawn_session(acceptor.get_executor(),
                                   serve_connection(std::move(socket), handler), asio::detached);
+    } else if (spawn == spawn_as::strand) {
+      asio::co_spawn(asio::make_strand(acceptor.get_executor()),
+                     serve_connection(std::move(socket), handler), asio::detached);
     } else {
       asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler),
                      asio::detached);

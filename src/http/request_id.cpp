@@ -53,7 +53,7 @@ std::string generate_request_id() {
   bits[6] = static_cast<unsigned char>((bits[6] & 0x0f) | 0x40);  // version 4
   bits[8] = static_cast<unsigned char>((bits[8] & 0x3f) | 0x80);  // RFC 4122 variant
   // Written into a stack buffer, then copied into the string once: 36
-  // push_backs, each with its own capacity check and terminator, cost five
+  // push_backs, each with its own capacity check and terminator, cost 3.6
   // times as much (734 -> 205 instructions an id under callgrind).
   std::array<char, 36> text;
   char* at = text.data();

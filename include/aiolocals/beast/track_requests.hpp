@@ -136,6 +136,15 @@ class tracking_header_values {
   header_values ids, parents, states;
 };
 
+// describe_request, given string_to_field(options.header_name).
+template <class Body, class Fields>
+request_info describe_request_with(const boost::beast::http::request<Body, Fields>& req,
+                                   const tracking_options& options,
+                                   boost::beast::http::field id_field) {
+  const tracking_header_values headers(req, options.header_name, id_field);
+  return describe_request(req.method_string(), req.target(), headers.get(), options);
+}
+
 }  // namespace detail
 
 /// `choose_request_id` (aiolocals/http/request_id.hpp) over every value of
@@ -153,9 +162,8 @@ std::string choose_request_id(const boost::beast::http::basic_fields<Allocator>&
 template <class Body, class Fields>
 request_info describe_request(const boost::beast::http::request<Body, Fields>& req,
                               const tracking_options& options) {
-  const detail::tracking_header_values headers(
-      req, options.header_name, boost::beast::http::string_to_field(options.header_name));
-  return describe_request(req.method_string(), req.target(), headers.get(), options);
+  return detail::describe_request_with(req, options,
+                                       boost::beast::http::string_to_field(options.header_name));
 }
 
 /// How `propagate` stamps an outgoing request.
@@ -290,8 +298,7 @@ template <class Body, class Fields>
 tracked_request start_tracking(const boost::beast::http::request<Body, Fields>& req,
                                const tracking_options& options,
                                boost::beast::http::field id_field) {
-  const tracking_header_values headers(req, options.header_name, id_field);
-  request_info info = describe_request(req.method_string(), req.target(), headers.get(), options);
+  request_info info = describe_request_with(req, options, id_field);
   return tracked_request{kept_id(info.id), context_access::holding(request, std::move(info)),
                          req.version(), req.keep_alive()};
 }

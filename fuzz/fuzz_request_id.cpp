@@ -5,7 +5,8 @@
 // The same values also go through describe_request's one-pass scan of a
 // whole request (as X-Request-ID, traceparent and tracestate).
 // Invariants: the id is 1-128 printable ASCII bytes under the default rules
-// (any length, still printable, under a permissive validator); a single
+// (at most max_request_id_size, still printable, under a permissive
+// validator), never a marker (`-`, `(unknown)`) nor job-shaped; a single
 // safe client id is kept verbatim; anything else gets a v4 UUID.
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/fields.hpp>
@@ -36,6 +37,17 @@ bool is_uuid_v4(std::string_view id) {
   return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
 }
 
+// A job id's shape, checked here by hand: a name, '-', 16 lowercase hex.
+bool is_job_shaped(std::string_view id) {
+  if (id.size() < 17 || id[id.size() - 17] != '-') return false;
+  for (char c : id.substr(id.size() - 16)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool is_reserved(std::string_view id) { return id == "-" || id == "(unknown)" || is_job_shaped(id); }
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -59,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(!id.empty());
   for (char c : id)
     require(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
-  if (!permissive) require(id.size() <= 128);
+  require(id.size() <= (permissive ? aiolocals::max_request_id_size : 128));
+  require(!is_reserved(id));
 
   // What Beast stored is what the client sent (it may trim whitespace).
   std::vector<std::string_view> stored;
@@ -70,13 +83,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool agree = !stored.empty();
   for (std::string_view value : stored) agree = agree && value == stored.front();
   const bool keep = agree && (permissive ? true : aiolocals::is_safe_request_id(stored.front()));
+  if (!stored.empty()) {
+    require(aiolocals::is_reserved_request_id(stored.front()) == is_reserved(stored.front()));
+  }
   bool printable = agree;
   if (agree) {
     for (char c : stored.front()) {
       printable = printable && static_cast<unsigned char>(c) >= 0x20 &&
                   static_cast<unsigned char>(c) < 0x7f;
     }
-    printable = printable && !stored.front().empty();
+    printable = printable && !stored.front().empty() &&
+                stored.front().size() <= aiolocals::max_request_id_size &&
+                !is_reserved(stored.front());
   }
   if (keep && printable) {
     require(id == stored.front());  // a valid client id is kept verbatim

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <set>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "aiolocals/log/escape.hpp"
@@ -47,6 +49,7 @@ struct async_pool::worker_state {
   explicit worker_state(std::size_t queue_size) : queue(queue_size) {}
   void work();
   void processed_one();
+  void drain();
 
   ::spdlog::details::mpmc_blocking_queue<message> queue;
   std::vector<std::thread> threads;
@@ -62,7 +65,7 @@ namespace {
 enum class line_origin {
   this_thread,  // formatted where it was logged, unless the thread ids differ
   snapshot,     // our worker, inside a copy of the caller's context
-  unknown,      // our worker, for a line kept without its context (backtrace)
+  unknown,      // our worker, for a line queued without its context (a copy)
 };
 // What this thread's flags and workers keep, read by every flag of every
 // line: one constinit block in the initial-exec TLS model, so each access is
@@ -72,7 +75,6 @@ struct flag_thread_state {
   async_logger* logger = nullptr;    // our worker: whose line it formats
   const void* worker = nullptr;      // the pool state whose worker this is
   bool leave_after_message = false;  // the pool died on its own worker
-  bool replaying_backtrace = false;  // between spdlog's backtrace markers
   std::size_t thread_id = 0;         // spdlog's id of this thread; 0: not yet
 };
 constinit thread_local flag_thread_state flag_state [[gnu::tls_model("initial-exec")]]{};
@@ -102,76 +104,18 @@ class formatting_as {
   async_logger* logger_;
 };
 
-// spdlog's dump_backtrace_ writes its kept lines between these two (1.10,
-// logger-inl.h), on the dumping thread.
-constexpr std::string_view backtrace_start =
-    "****************** Backtrace Start ******************";
-constexpr std::string_view backtrace_end = "****************** Backtrace End ********************";
-
-// Where spdlog's own marker texts live. With spdlog compiled
-// (SPDLOG_COMPILED_LIB, as Debian ships it) dump_backtrace_ is one function
-// in the process and its literals have one address each, read once by a
-// dump on a probe logger; a message that merely says the same (a client's
-// bytes logged as the message) is then not taken for a marker, so it cannot
-// switch the ids of later lines off. Header-only spdlog may have a copy per
-// binary: there the text alone decides.
-struct marker_addresses {
-  const char* start = nullptr;
-  const char* end = nullptr;
-};
-
-class marker_probe_sink final : public ::spdlog::sinks::sink {
- public:
-  explicit marker_probe_sink(marker_addresses& found) : found_(found) {}
-  void log(const ::spdlog::details::log_msg& msg) override {
-    const std::string_view payload(msg.payload.data(), msg.payload.size());
-    if (payload == backtrace_start) found_.start = msg.payload.data();
-    if (payload == backtrace_end) found_.end = msg.payload.data();
-  }
-  void flush() override {}
-  void set_pattern(const std::string&) override {}
-  void set_formatter(std::unique_ptr<::spdlog::formatter>) override {}
-
- private:
-  marker_addresses& found_;
-};
-
-const marker_addresses& spdlog_marker_addresses() {
-  static const marker_addresses addresses = [] {
-    marker_addresses found;
-#if defined(SPDLOG_COMPILED_LIB)
-    ::spdlog::logger probe("aiolocals-backtrace-probe", std::make_shared<marker_probe_sink>(found));
-    probe.enable_backtrace(1);
-    probe.dump_backtrace();
-#endif
-    return found;
-  }();
-  return addresses;
-}
-
-// Whether `msg` is spdlog's marker `text` (see above).
-bool is_marker(const ::spdlog::details::log_msg& msg, std::string_view text,
-               const char* marker_address) noexcept {
-  if (std::string_view(msg.payload.data(), msg.payload.size()) != text) return false;
-  return marker_address == nullptr || msg.payload.data() == marker_address;
-}
-
-// True for a line replayed by dump_backtrace() on this thread.
-bool is_backtrace_replay(const ::spdlog::details::log_msg& msg) noexcept {
-  flag_thread_state& state = flag_state;
-  if (msg.level == ::spdlog::level::info && msg.payload.size() == backtrace_start.size())
-      [[unlikely]] {
-    const marker_addresses& markers = spdlog_marker_addresses();
-    if (is_marker(msg, backtrace_start, markers.start)) {
-      state.replaying_backtrace = true;
-      return false;
-    }
-    if (is_marker(msg, backtrace_end, markers.end)) {
-      state.replaying_backtrace = false;
-      return false;
-    }
-  }
-  return state.replaying_backtrace;
+// Whether `msg` is a stored copy of a line rather than the one its log call
+// made. spdlog has one type for keeping a message beyond the log call (a
+// log_msg holds views into the caller's memory): log_msg_buffer, which
+// every keeper uses (the backtrace, ringbuffer_sink, the async queues, ours
+// too) and which copies the logger's name and then the payload into one
+// buffer of its own. A log call's own message views the logger's name and
+// the caller's text, which never sit end to end. A copy is formatted away
+// from its log call (a backtrace dumped in another request, a ring buffer
+// read later), whatever the sinks' levels, so the current context is not
+// the line's.
+bool is_stored_copy(const ::spdlog::details::log_msg& msg) noexcept {
+  return msg.logger_name.data() + msg.logger_name.size() == msg.payload.data();
 }
 
 // Calls a logger's error handler (protected in spdlog::logger).
@@ -268,7 +212,12 @@ void warn_once(warned_loggers& warned, const ::spdlog::details::log_msg& msg, co
   }
 }
 
-warned_loggers said_other_thread, said_backtrace;
+warned_loggers said_other_thread, said_stored_copy;
+
+constexpr const char* stored_copy_warning =
+    "aiolocals: a line is formatted from a stored copy (dump_backtrace(), a ringbuffer_sink read "
+    "later, a sink that keeps lines), away from the log call that made it, where its request "
+    "is not known; its request flags print (unknown)";
 
 }  // namespace
 
@@ -277,24 +226,20 @@ bool detail::context_is_the_lines(const ::spdlog::details::log_msg& msg) {
     case line_origin::snapshot:
       return true;
     case line_origin::unknown:
-      warn_once(said_backtrace, msg,
-                "aiolocals: lines replayed by dump_backtrace() were kept without their request "
-                "context; their request flags print (unknown)");
+      warn_once(said_stored_copy, msg, stored_copy_warning);
       return false;
     case line_origin::this_thread:
       break;
-  }
-  if (is_backtrace_replay(msg)) {
-    warn_once(said_backtrace, msg,
-              "aiolocals: lines replayed by dump_backtrace() are formatted in the dumper's "
-              "context, not the one that logged them; their request flags print (unknown)");
-    return false;
   }
   if (msg.thread_id != this_thread_id()) [[unlikely]] {
     warn_once(said_other_thread, msg,
               "aiolocals: a line is formatted on another thread than the one that logged it "
               "(a spdlog::async_logger?), where its request is not known; its request flags "
               "print (unknown). Use aiolocals::make_async_logger");
+    return false;
+  }
+  if (is_stored_copy(msg)) [[unlikely]] {
+    warn_once(said_stored_copy, msg, stored_copy_warning);
     return false;
   }
   return true;
@@ -482,6 +427,49 @@ void configure_logging(std::string pattern) {
   detail::set_formatter_everywhere(make_formatter(std::move(pattern)));
 }
 
+namespace {
+
+// Every live pool, drained when the process exits (this object's static
+// destructor): a logger the program still holds after spdlog::shutdown(),
+// or whose last handle went away with lines still queued, would otherwise
+// lose them when exit ends the worker threads. Made by the first pool, so
+// destroyed after every static made later (the default pool) and before
+// any made earlier (a global logger handle, which then finds its pool
+// drained). From then on, async loggers write on the calling thread.
+class pool_registry {
+ public:
+  static pool_registry& instance() {
+    static pool_registry registry;
+    return registry;
+  }
+  using drain_function = void (*)(void* state);
+  void add(std::weak_ptr<void> state, drain_function drain) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(states_, [](const auto& entry) { return entry.first.expired(); });
+    states_.emplace_back(std::move(state), drain);
+  }
+  static bool exiting() noexcept { return exiting_.load(std::memory_order_acquire); }
+  ~pool_registry() {
+    exiting_.store(true, std::memory_order_release);
+    std::vector<std::pair<std::weak_ptr<void>, drain_function>> states;
+    {
+      std::lock_guard lock(mutex_);
+      states.swap(states_);
+    }
+    for (const auto& [weak, drain] : states) {
+      if (std::shared_ptr<void> state = weak.lock()) drain(state.get());
+    }
+  }
+
+ private:
+  pool_registry() = default;
+  std::mutex mutex_;
+  std::vector<std::pair<std::weak_ptr<void>, drain_function>> states_;
+  static inline std::atomic<bool> exiting_{false};
+};
+
+}  // namespace
+
 // --- async_pool ---------------------------------------------------------------
 
 void async_pool::worker_state::work() {
@@ -521,8 +509,32 @@ void async_pool::worker_state::processed_one() {
   }
 }
 
+namespace {
+
+// Refuses what would hang: no worker never writes (and its drain at exit
+// waits forever), no queue slot blocks the first log call. spdlog's own
+// thread pool refuses the same, with the same bound on threads.
+std::size_t checked_queue_size(std::size_t queue_size, std::size_t threads) {
+  if (threads == 0 || threads > 1000) {
+    throw std::invalid_argument("aiolocals::async_pool: threads must be 1-1000 (got " +
+                                std::to_string(threads) +
+                                "); one thread keeps each logger's lines in order");
+  }
+  if (queue_size == 0) {
+    throw std::invalid_argument(
+        "aiolocals::async_pool: queue_size must be at least 1 (got 0): every message waits in "
+        "the queue; the default is 8192");
+  }
+  return queue_size;
+}
+
+}  // namespace
+
 async_pool::async_pool(std::size_t queue_size, std::size_t threads)
-    : state_(std::make_shared<worker_state>(queue_size)) {
+    : state_(std::make_shared<worker_state>(checked_queue_size(queue_size, threads))) {
+  pool_registry::instance().add(state_, [](void* state) {
+    static_cast<worker_state*>(state)->drain();
+  });
   for (std::size_t i = 0; i < threads; ++i) {
     state_->threads.emplace_back([state = state_] { state->work(); });
   }
@@ -564,19 +576,20 @@ void async_pool::post(message&& item, ::spdlog::async_overflow_policy policy) {
   }
 }
 
-void async_pool::drain() {
-  worker_state& state = *state_;
-  if (flag_state.worker == &state) return;  // a worker cannot wait for itself
-  const std::size_t target = state.posted.load(std::memory_order_acquire);
-  state.drainers.fetch_add(1, std::memory_order_acq_rel);
-  std::unique_lock lock(state.drain_mutex);
+void async_pool::drain() { state_->drain(); }
+
+void async_pool::worker_state::drain() {
+  if (flag_state.worker == this) return;  // a worker cannot wait for itself
+  const std::size_t target = posted.load(std::memory_order_acquire);
+  drainers.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(drain_mutex);
   // Messages dropped by overrun_oldest are never processed: count them too.
   // The timeout re-checks after such a drop, which notifies nobody.
-  while (state.processed.load(std::memory_order_acquire) + state.queue.overrun_counter() < target) {
-    state.drained.wait_for(lock, std::chrono::milliseconds(50));
+  while (processed.load(std::memory_order_acquire) + queue.overrun_counter() < target) {
+    drained.wait_for(lock, std::chrono::milliseconds(50));
   }
   lock.unlock();
-  state.drainers.fetch_sub(1, std::memory_order_acq_rel);
+  drainers.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 std::shared_ptr<async_pool> default_log_pool() {
@@ -612,8 +625,14 @@ void async_logger::reporting_errors(const char* where, Step&& step) noexcept {
 }
 
 void async_logger::sink_it_(const ::spdlog::details::log_msg& msg) {
+  if (pool_registry::exiting()) [[unlikely]] {
+    // The pools were drained at exit and their workers may be gone: write
+    // here, in the caller's context, rather than queue a line nobody reads.
+    write_to_sinks(msg);
+    return;
+  }
   reporting_errors("while queuing an aiolocals async log message", [&] {
-    if (is_backtrace_replay(msg)) {
+    if (is_stored_copy(msg)) {  // a backtrace replay: its context is long gone
       pool_->post(async_pool::message(async_pool::message_kind::log_without_context,
                                       shared_from_this(), msg),
                   policy_);

@@ -4,7 +4,10 @@
 #include "aiolocals/http/request_id.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdio>
+#include <exception>
+#include <string>
 
 #include "../entropy.hpp"
 #include "aiolocals/log/escape.hpp"
@@ -73,22 +76,105 @@ std::string_view path_without_query(std::string_view target) noexcept {
   return target.substr(0, end);
 }
 
+bool is_reserved_request_id(std::string_view id) noexcept {
+  if (id == "-" || id == "(unknown)") return true;
+  // make_job_id's shape: a name, '-', 16 lowercase hex digits.
+  constexpr std::size_t hex_digits = 16;
+  if (id.size() < hex_digits + 1 || id[id.size() - hex_digits - 1] != '-') return false;
+  for (char c : id.substr(id.size() - hex_digits)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// What may be echoed and logged as an id, whoever made it.
+bool is_usable_id(std::string_view id) noexcept {
+  return id.size() <= max_request_id_size && is_printable_ascii(id) && !is_reserved_request_id(id);
+}
+
+// A user callback of tracking_options failed: said once per kind of
+// failure on stderr (the request is still answered, with a generated id),
+// `detail` escaped and cut to 64 bytes so that no callback can flood or
+// forge the report.
+enum class callback_failure { validator_threw, generator_threw, generator_unusable, count };
+
+void report_once(callback_failure failure, std::string_view detail) noexcept {
+  static std::atomic<bool> said[static_cast<std::size_t>(callback_failure::count)];
+  if (said[static_cast<std::size_t>(failure)].exchange(true, std::memory_order_relaxed)) return;
+  try {
+    std::string line = "aiolocals: tracking_options::";
+    switch (failure) {
+      case callback_failure::validator_threw:
+        line += "is_acceptable threw (the client's id is rejected): ";
+        break;
+      case callback_failure::generator_threw:
+        line += "generate threw (a UUID is used instead): ";
+        break;
+      case callback_failure::generator_unusable:
+        line +=
+            "generate made an id that is empty, too long, not printable ASCII, or reserved (a "
+            "marker or a job's id); a UUID is used instead: ";
+        break;
+      case callback_failure::count:
+        break;
+    }
+    constexpr std::size_t shown = 64;
+    append_escaped(line, detail.substr(0, shown));
+    if (detail.size() > shown) line += "... (" + std::to_string(detail.size()) + " bytes)";
+    line += " (said once)\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  } catch (...) {
+  }
+}
+
+std::string what_of_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+bool client_id_is_acceptable(std::string_view candidate, const tracking_options& options) {
+  if (!options.is_acceptable) return false;
+  try {
+    return options.is_acceptable(candidate);
+  } catch (...) {
+    report_once(callback_failure::validator_threw, what_of_current_exception());
+    return false;
+  }
+}
+
+std::string generated_id(const tracking_options& options) {
+  if (options.generate) {
+    try {
+      std::string generated = options.generate();
+      if (is_usable_id(generated)) return generated;
+      report_once(callback_failure::generator_unusable, generated);
+    } catch (...) {
+      report_once(callback_failure::generator_threw, what_of_current_exception());
+    }
+  }
+  return generate_request_id();
+}
+
+}  // namespace
+
 std::string choose_request_id(std::span<const std::string_view> header_values,
                               const tracking_options& options) {
   if (!header_values.empty() && options.trust_incoming_request_id) {
     const std::string_view candidate = header_values.front();
     bool agree = true;
     for (std::string_view value : header_values) agree = agree && value == candidate;
-    if (agree && options.is_acceptable && options.is_acceptable(candidate) &&
-        is_printable_ascii(candidate)) {
+    if (agree && is_usable_id(candidate) && client_id_is_acceptable(candidate, options)) {
       return std::string(candidate);
     }
   }
-  if (options.generate) {
-    std::string generated = options.generate();
-    if (is_printable_ascii(generated)) return generated;
-  }
-  return generate_request_id();
+  return generated_id(options);
 }
 
 request_info describe_request(std::string_view method, std::string_view target,

@@ -122,6 +122,63 @@ TEST(RequestId, WhateverAValidatorAcceptsTheIdIsPrintableAscii) {
   EXPECT_EQ(choose({"fine id with spaces"}, options), "fine id with spaces");
 }
 
+// Issue 21, case 9: on main `-` (the flags' "no request" marker) was kept
+// and printed as if no request were running, and a job-shaped id passed.
+TEST(RequestId, MarkersAndJobShapedIdsAreNeverAClientsId) {
+  const std::string job_id = aiolocals::make_job_id("nightly");
+  for (const std::string& reserved :
+       {std::string("-"), std::string("(unknown)"), std::string("nightly-0123456789abcdef"),
+        std::string("-0123456789abcdef"), job_id}) {
+    EXPECT_TRUE(aiolocals::is_reserved_request_id(reserved)) << reserved;
+    EXPECT_TRUE(std::regex_match(choose({reserved}), uuid_v4)) << reserved;
+    aiolocals::tracking_options permissive;
+    permissive.is_acceptable = [](std::string_view) { return true; };
+    EXPECT_TRUE(std::regex_match(choose({reserved}, permissive), uuid_v4)) << reserved;
+  }
+  // Near misses stay a client's: uppercase hex, 15 or 17 digits, no dash.
+  for (const std::string& kept :
+       {std::string("nightly-0123456789ABCDEF"), std::string("nightly-0123456789abcde"),
+        std::string("nightly-0123456789abcdef0"), std::string("nightly_0123456789abcdef"),
+        std::string("--"), std::string("unknown")}) {
+    EXPECT_FALSE(aiolocals::is_reserved_request_id(kept)) << kept;
+    EXPECT_EQ(choose({kept}), kept);
+  }
+}
+
+// Issue 21, case 8: on main a throwing validator or generator escaped
+// choose_request_id (and track_requests, with no response), and a
+// generator's 1 MB, `-` or `(unknown)` id was kept.
+TEST(RequestId, AThrowingOrAbsurdCallbackIsReplacedAndToldOnce) {
+  aiolocals::tracking_options options;
+  options.is_acceptable = [](std::string_view) -> bool { throw std::runtime_error("validator\nboom"); };
+  testing::internal::CaptureStderr();
+  EXPECT_TRUE(std::regex_match(choose({"abc"}, options), uuid_v4));
+  EXPECT_TRUE(std::regex_match(choose({"abc"}, options), uuid_v4));
+  std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("is_acceptable threw"), std::string::npos) << said;
+  EXPECT_NE(said.find("validator\\x0aboom"), std::string::npos) << said;  // escaped
+  EXPECT_EQ(said.find("is_acceptable threw"), said.rfind("is_acceptable threw"));  // once
+
+  aiolocals::tracking_options generating;
+  generating.generate = []() -> std::string { throw std::runtime_error("no ids today"); };
+  testing::internal::CaptureStderr();
+  EXPECT_TRUE(std::regex_match(choose({}, generating), uuid_v4));
+  said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("generate threw"), std::string::npos) << said;
+
+  for (const std::string& absurd : {std::string(1 << 20, 'x'), std::string("-"),
+                                    std::string("(unknown)"), std::string(""),
+                                    std::string(aiolocals::max_request_id_size + 1, 'y')}) {
+    generating.generate = [absurd] { return absurd; };
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(std::regex_match(choose({}, generating), uuid_v4)) << absurd.size();
+    said = testing::internal::GetCapturedStderr();
+    EXPECT_LT(said.size(), 1024u);  // bounded, whatever the generator made
+  }
+  generating.generate = [] { return std::string(aiolocals::max_request_id_size, 'z'); };
+  EXPECT_EQ(choose({}, generating), std::string(aiolocals::max_request_id_size, 'z'));
+}
+
 TEST(RequestId, TheStderrReportEscapesIdMethodAndPath) {
   aiolocals::scope fresh;
   aiolocals::request.set(

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/async.h>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -243,6 +245,61 @@ TEST(Backtrace, OurAsyncLoggersReplayedLinesNeverCarryTheDumpersId) {
   spdlog::drop("backtrace-async");
 }
 
+// Issue 21, case 5: with the id-printing sink at `warn`, spdlog's `info`
+// backtrace markers never reach its formatter; on main the replayed lines
+// then carried the dumper's id (TWO), 6 of 6.
+TEST(Backtrace, ReplayedLinesSayUnknownWhateverTheSinksLevel) {
+  auto sink = std::make_shared<capture_sink>();
+  sink->set_level(spdlog::level::warn);
+  spdlog::logger logger("backtrace-warn-sink", sink);
+  logger.set_formatter(aiolocals::make_formatter("%q %v"));
+  logger.set_level(spdlog::level::err);  // warn lines are only kept
+  logger.enable_backtrace(8);
+  {
+    aiolocals::scope one;
+    aiolocals::request.set({"ONE", "GET", "/one", aiolocals::request_kind::request});
+    for (int i = 0; i < 6; ++i) logger.warn("kept {}", i);
+  }
+  aiolocals::scope two;
+  aiolocals::request.set({"TWO", "GET", "/two", aiolocals::request_kind::request});
+  logger.dump_backtrace();
+  logger.error("after");
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 7u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(lines[static_cast<std::size_t>(i)], "(unknown) kept " + std::to_string(i) + "\n");
+  }
+  EXPECT_EQ(lines[6], "TWO after\n");
+}
+
+// Issue 21, case 4: a debug endpoint reading spdlog's ring buffer in
+// request TWO formats lines logged in ONE; on main 6 of 6 carried TWO's id.
+TEST(StoredLines, ARingBufferReadLaterSaysUnknownNeverTheReadersId) {
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  ring->set_formatter(aiolocals::make_formatter("%q %v"));
+  auto logger = std::make_shared<spdlog::logger>("ring", ring);
+  spdlog::register_logger(logger);  // where the warning finds its handler
+  warning_catcher warnings(*logger);
+  {
+    aiolocals::scope one;
+    aiolocals::request.set({"ONE", "GET", "/one", aiolocals::request_kind::request});
+    for (int i = 0; i < 6; ++i) logger->info("line {}", i);
+  }
+  std::vector<std::string> read;
+  {
+    aiolocals::scope two;
+    aiolocals::request.set({"TWO", "GET", "/debug", aiolocals::request_kind::request});
+    read = ring->last_formatted();
+  }
+  ASSERT_EQ(read.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(read[static_cast<std::size_t>(i)], "(unknown) line " + std::to_string(i) + "\n");
+  }
+  EXPECT_NE(warnings.first().find("ringbuffer_sink"), std::string::npos) << warnings.first();
+  EXPECT_EQ(warnings.count(), 1);
+  spdlog::drop("ring");
+}
+
 // On main before the fix: the logger kept only a weak_ptr, so with the
 // natural temporary pool 0 of 10 messages were delivered.
 TEST(AsyncLogger, ATemporaryPoolOrTheDefaultPoolDeliversEveryMessage) {
@@ -255,6 +312,23 @@ TEST(AsyncLogger, ATemporaryPoolOrTheDefaultPoolDeliversEveryMessage) {
   spdlog::drop("temporary-pool");  // the registry lets go: drained first
   spdlog::drop("default-pool");
   EXPECT_EQ(sink->lines().size(), 20u);
+}
+
+// Issue 21, case 7: on main a pool with no thread hung at exit, and one
+// with no queue slot hung in the first log call, with no message.
+TEST(AsyncLogger, AnInvalidPoolIsRefusedWhereItIsMade) {
+  for (auto [queue_size, threads, names] :
+       {std::tuple<std::size_t, std::size_t, const char*>{8192, 0, "threads"},
+        {0, 1, "queue_size"},
+        {16, 1001, "threads"}}) {
+    try {
+      aiolocals::async_pool pool(queue_size, threads);
+      ADD_FAILURE() << queue_size << " " << threads << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+    }
+  }
+  aiolocals::async_pool smallest(1, 1);  // the bounds themselves are fine
 }
 
 // On main before the fix: with the pool gone, info() threw spdlog_ex out of

@@ -14,6 +14,7 @@
 // copied into what uses it and only read.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <span>
@@ -28,6 +29,17 @@ namespace aiolocals {
 /// True if `id` is 1-128 characters, each from [A-Za-z0-9._:-]: the default
 /// rule for accepting a client's request id. O(length), noexcept.
 bool is_safe_request_id(std::string_view id) noexcept;
+
+/// The longest id ever kept or echoed, whatever a validator accepts or a
+/// generator makes (the default rule allows 128).
+inline constexpr std::size_t max_request_id_size = 256;
+
+/// True if `id` reads as something other than a request's id, so that no
+/// client or generator may use it: the log flags' markers `-` (no request)
+/// and `(unknown)` (a line whose request cannot be known), and the shape of
+/// a job's id, `<name>-<16 lowercase hex digits>` (make_job_id). O(length),
+/// noexcept.
+bool is_reserved_request_id(std::string_view id) noexcept;
 
 /// A fresh request id: a random (v4) UUID in its 36-character lowercase
 /// text form. Its 122 random bits come from a per-thread ChaCha20 keystream
@@ -49,9 +61,14 @@ struct tracking_options {
   /// id, a new trace), never copied into logs or onward calls.
   bool trust_incoming_request_id = true;
   bool trust_incoming_trace = true;
-  /// Decides whether a client's id is kept. Must be thread-safe.
+  /// Decides whether a client's id is kept. Must be thread-safe. If it
+  /// throws, the id is rejected (and the failure said once on stderr).
   std::function<bool(std::string_view)> is_acceptable = is_safe_request_id;
-  /// Makes an id when the client's is missing or rejected. Thread-safe.
+  /// Makes an id when the client's is missing or rejected. Thread-safe. If
+  /// it throws or makes an id that `choose_request_id` would not keep from a
+  /// client (empty, over max_request_id_size, not printable ASCII, reserved),
+  /// `generate_request_id()` is used instead (said once on stderr, the id
+  /// escaped and cut short).
   std::function<std::string()> generate = generate_request_id;
   /// Called once, inside the request's context, when the handler throws;
   /// the client gets a 500 that carries the id. Default: one line on
@@ -68,8 +85,10 @@ struct tracking_options {
 /// Duplicates that agree count as one; duplicates that disagree are
 /// rejected. Whatever `options.is_acceptable` accepts or `options.generate`
 /// makes, an id that is not printable ASCII (a CR, LF, NUL, any control
-/// byte, a byte >= 0x7f) is replaced by `generate_request_id()`: it is
-/// echoed in a response header.
+/// byte, a byte >= 0x7f: it is echoed in a response header), is longer than
+/// max_request_id_size or is reserved (is_reserved_request_id: a marker or
+/// a job's id) is never used; a throwing callback counts as a rejection.
+/// Never throws but std::bad_alloc.
 std::string choose_request_id(std::span<const std::string_view> header_values,
                               const tracking_options& options);
 

@@ -38,7 +38,9 @@ class async_logger;
 class async_pool {
  public:
   /// `queue_size` messages at most are waiting; `threads` workers format
-  /// and write (one keeps lines in order).
+  /// and write (one keeps lines in order). Throws std::invalid_argument,
+  /// before starting anything, unless `queue_size` >= 1 and `threads` is
+  /// 1-1000 (as spdlog's own pool).
   explicit async_pool(std::size_t queue_size = 8192, std::size_t threads = 1);
   ~async_pool();
   async_pool(const async_pool&) = delete;

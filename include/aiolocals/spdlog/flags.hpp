@@ -26,8 +26,13 @@
 //    context is not current. Use `aiolocals::make_async_logger`,
 //    which queues a snapshot of the caller's context with each message and
 //    formats inside it;
-//  - lines replayed by `dump_backtrace()`: they were kept without their
-//    context and are formatted in the dumper's.
+//  - a stored copy of a line, formatted away from its log call: lines
+//    replayed by `dump_backtrace()`, a `ringbuffer_sink` read later, any
+//    sink that keeps messages. spdlog keeps a message only as a
+//    `log_msg_buffer` (name and text copied into one buffer), which the
+//    flags recognise whatever the sinks' levels; a sink of your own that
+//    keeps messages must keep them that way too (a thread-id check catches
+//    a copy formatted on another thread).
 // Padding is honoured as for spdlog's own flags (%-36q, %8U, %=9W, %8!q).
 //
 // Cost: each flag is one `local::find()`, a thread-id compare, a check of

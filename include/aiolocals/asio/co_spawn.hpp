@@ -30,16 +30,10 @@ template <class Executor, class T, class AwaitableExecutor,
 requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn(
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
     CompletionToken&& token = {}) {
-  using signature = typename detail::co_spawn_signature<T>::type;
-  auto child_executor = detail::with_context(ex, detail::context_access::copy_of_current());
-  if constexpr (std::is_same_v<std::decay_t<CompletionToken>, boost::asio::detached_t>) {
-    // Nothing completes: no spawner's context to keep for a handler.
-    return boost::asio::co_spawn(std::move(child_executor), std::move(awaitable), token);
-  } else {
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        detail::initiate_co_spawn_with_context{}, token, std::move(child_executor),
-        std::move(awaitable), context::current());
-  }
+  context child = detail::context_access::copy_of_current();
+  const detail::context_impl* child_impl = detail::context_access::impl(child);
+  return detail::spawn_with_context(detail::with_context(ex, std::move(child)), child_impl,
+                                    std::move(awaitable), std::forward<CompletionToken>(token));
 }
 
 /// As above, on an execution context's executor (`co_spawn(io, ...)`).
@@ -69,7 +63,9 @@ boost::asio::awaitable<void, AwaitableExecutor> wrap_async(
 /// The coroutine form of `ctx.run(f)` (and of Python's `with Context():`):
 /// awaits `body` with `ctx` current at every one of its resumptions, on
 /// whichever thread, and returns its result; the caller's context is
-/// current again afterwards. Writes made by `body` land in `ctx`. Use it
+/// current again afterwards (on an executor that enters no context of its
+/// own, such as an io_context's, the caller resumes from that executor's
+/// queue, never inside `ctx`). Writes made by `body` land in `ctx`. Use it
 /// wherever synchronous code would use a `scope`, which must not be held
 /// across `co_await`.
 /// Cost: one co_spawn onto a `context_executor` (see docs/benchmarks.md).
@@ -81,9 +77,10 @@ template <class T, class AwaitableExecutor>
 boost::asio::awaitable<T, AwaitableExecutor> co_run(
     context ctx, boost::asio::awaitable<T, AwaitableExecutor> body) {
   AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
-  co_return co_await boost::asio::co_spawn(detail::with_context(ex, std::move(ctx)),
-                                           std::move(body),
-                                           boost::asio::use_awaitable_t<AwaitableExecutor>{});
+  const detail::context_impl* body_context = detail::context_access::impl(ctx);
+  co_return co_await detail::spawn_with_context(detail::with_context(ex, std::move(ctx)),
+                                                body_context, std::move(body),
+                                                boost::asio::use_awaitable_t<AwaitableExecutor>{});
 }
 
 /// The seed's `job_context`: runs `job` to completion in a fresh context in

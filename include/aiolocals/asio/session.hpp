@@ -367,20 +367,12 @@ template <class Executor, class T, class AwaitableExecutor,
 requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn_session(
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> session,
     CompletionToken&& token = {}) {
-  using signature = typename detail::co_spawn_signature<T>::type;
   // Asio's copies of the spawner (all made before the session first runs)
   // stay the session's own executor.
   auto [spawner, state] = detail::session_factory::make(ex);
-  if constexpr (std::is_same_v<std::decay_t<CompletionToken>, boost::asio::detached_t>) {
-    return boost::asio::co_spawn(std::move(spawner), detail::run_session(state, std::move(session)),
-                                 token);
-  } else {
-    // As aiolocals::co_spawn: a completion handler without an executor of
-    // its own runs in a copy of the spawner's context.
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        detail::initiate_co_spawn_with_context{}, token, std::move(spawner),
-        detail::run_session(state, std::move(session)), context::current());
-  }
+  return detail::spawn_with_context(std::move(spawner), state->own(),
+                                    detail::run_session(state, std::move(session)),
+                                    std::forward<CompletionToken>(token));
 }
 
 /// As above, on an execution context's executor (`co_spawn_session(io, ...)`).

@@ -27,7 +27,11 @@
 //    `context_executor`;
 //  - echoes the id in the response's `X-Request-ID`, also on error
 //    responses, and when the handler throws (a 500, the exception reported
-//    once through `tracking_options::on_exception`).
+//    once through `tracking_options::on_exception`, in a copy of the
+//    request's context; nothing escapes the wrapper);
+//  - returns to its caller in the caller's own context: a connection loop
+//    on a plain executor resumes from that executor's queue, never inside
+//    the finished request's context.
 //
 // Cost per request: header validation (or one generated id), one context,
 // and two context swaps in a session or one co_spawn elsewhere; figures in
@@ -47,6 +51,7 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -353,9 +358,7 @@ class tracked_handler {
     if (leave_session(in_session)) {
       co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
     }
-    if (options_.on_exception) {
-      tracked.request_context.run([&] { options_.on_exception(error); });
-    }
+    report_exception(tracked, error);
     co_return failure_response<response_type>(tracked, options_.header_name);
   }
 
@@ -370,6 +373,26 @@ class tracked_handler {
     return !back;
   }
 
+  // Calls on_exception once, in a copy of the request's context: the same
+  // values, and free to enter while a child of the request (or another
+  // thread) has the request's own context entered. What on_exception
+  // itself throws is said on stderr, never thrown out of the request.
+  void report_exception(const tracked_request& tracked, const std::exception_ptr& error) const
+      noexcept {
+    if (!options_.on_exception) return;
+    try {
+      tracked.request_context.copy().run([&] { options_.on_exception(error); });
+    } catch (...) {
+      std::string line = "aiolocals: tracking_options::on_exception threw while reporting request ";
+      try {
+        append_escaped(line, tracked.id.view());
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), stderr);
+      } catch (...) {
+      }
+    }
+  }
+
   // The handler as a task of its own on a context_executor, its response
   // written straight into an optional (co_spawn's result would move it
   // through three hands). Takes `req` by reference (moved from) so that no
@@ -379,9 +402,12 @@ class tracked_handler {
     using executor_type = typename Awaitable::executor_type;
     std::optional<typename Awaitable::value_type> res;
     const executor_type ex = co_await boost::asio::this_coro::executor;
-    co_await boost::asio::co_spawn(with_context(ex, tracked.request_context),
-                                   respond_into(res, std::move(req)),
-                                   boost::asio::use_awaitable_t<executor_type>{});
+    // Completes outside the request's context: on a plain executor, the
+    // caller resumes from its queue, not inline in the finished request.
+    co_await spawn_with_context(with_context(ex, tracked.request_context),
+                                context_access::impl(tracked.request_context),
+                                respond_into(res, std::move(req)),
+                                boost::asio::use_awaitable_t<executor_type>{});
     if (!res)
       throw std::logic_error("aiolocals: a tracked handler's task ended without a response");
     co_return std::move(*res);

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: BSL-1.0
+// Tests for aiolocals/beast.hpp at a request's boundaries: what the caller
+// of a tracked handler sees when it returns, and a handler that throws
+// while its request's context is held elsewhere. Each case runs with 1, 2
+// and 4 threads on one io_context, with connections started as sessions,
+// as plain tasks and as plain tasks on a strand.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aiolocals/beast.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+enum class loop_kind { session, task, strand };
+
+struct scenario {
+  loop_kind loop;
+  int threads;
+};
+
+std::string name_of(const testing::TestParamInfo<scenario>& info) {
+  const char* loop = info.param.loop == loop_kind::session ? "Session"
+                     : info.param.loop == loop_kind::task  ? "Task"
+                                                           : "TaskOnAStrand";
+  return std::string(loop) + "On" + std::to_string(info.param.threads) + "Threads";
+}
+
+request request_with_id(const std::string& id) {
+  request req{http::verb::get, "/r", 11};
+  req.set("X-Request-ID", id);
+  return req;
+}
+
+// What the current context says of the request: its id, or "-".
+std::string seen() { return aiolocals::request.is_set() ? aiolocals::request.get().id : "-"; }
+
+// Starts `loop` as a connection's coroutine is started, and runs the
+// io_context on `threads` threads until everything has ended.
+template <class Loop>
+void serve(loop_kind kind, int threads, Loop loop) {
+  asio::io_context io(threads);
+  for (int i = 0; i < 8; ++i) {
+    switch (kind) {
+      case loop_kind::session:
+        aiolocals::co_spawn_session(io, loop(i), asio::detached);
+        break;
+      case loop_kind::task:
+        asio::co_spawn(io, loop(i), asio::detached);
+        break;
+      case loop_kind::strand:
+        asio::co_spawn(asio::make_strand(io), loop(i), asio::detached);
+        break;
+    }
+  }
+  std::vector<std::thread> others;
+  for (int i = 1; i < threads; ++i) others.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& thread : others) thread.join();
+}
+
+class RequestBoundaries : public testing::TestWithParam<scenario> {};
+
+// Issue 21, case 1: on main, a loop started with plain asio::co_spawn
+// resumed inside the finished request's context (Asio dispatches the
+// tracked task's completion inline): its own line and a task it started
+// between requests carried that request's id, 320 of 320.
+TEST_P(RequestBoundaries, TheCallerResumesInItsOwnContextAndItsTasksNeverSeeARequest) {
+  auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);
+    co_return response{http::status::ok, req.version()};
+  });
+  std::mutex mutex;
+  std::vector<std::string> wrong;
+  int loop_lines = 0, task_lines = 0;
+  auto record = [&](const std::string& who, bool task) {
+    std::lock_guard lock(mutex);
+    ++(task ? task_lines : loop_lines);
+    if (seen() != "-") wrong.push_back(who + " saw " + seen());
+  };
+  auto between_requests = [&](std::string who) -> asio::awaitable<void> {
+    record(who, true);
+    co_await asio::post(asio::use_awaitable);  // still nothing, later on
+    record(who, true);
+  };
+  auto loop = [&](int connection) -> asio::awaitable<void> {
+    for (int i = 0; i < 20; ++i) {
+      const std::string id = "c" + std::to_string(connection) + "-r" + std::to_string(i);
+      response res = co_await tracked(request_with_id(id));
+      EXPECT_EQ(res["X-Request-ID"], id);
+      record("loop after " + id, false);
+      aiolocals::co_spawn(co_await asio::this_coro::executor, between_requests("task after " + id),
+                          asio::detached);
+    }
+  };
+  serve(GetParam().loop, GetParam().threads, loop);
+  EXPECT_EQ(loop_lines, 160);
+  EXPECT_EQ(task_lines, 320);
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " wrong, e.g. " << wrong.front();
+}
+
+// Waits (yielding) until `flag` is set; false after `limit`, so that a bug
+// shows as a failure, not a hung test.
+bool wait_for(const std::atomic<bool>& flag,
+              std::chrono::steady_clock::duration limit = std::chrono::seconds(10)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!flag) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// Issue 21, case 2: on main, a handler that threw while another thread
+// held its request's context (in a session, here with the session's own
+// context held too, so that the session waits for it after the throw) made
+// context_error escape track_requests: no 500, no on_exception call.
+// Each round: the handler hands its request's context to a holder thread
+// (which enters it as soon as the handler's thread has left it, and holds
+// it until the report) and throws. In a session the io threads are kept
+// busy until the holder is in, so the tracked wrapper reports while the
+// holder has the request's context entered, every round. On the task
+// paths the handler's task needs its context again to finish after the
+// throw, so the holder holds it only briefly (5 ms) and the report meets
+// it in some rounds only.
+TEST_P(RequestBoundaries, AHandlerThatThrowsWhileItsContextIsHeldElsewhereGetsA500AndOneReport) {
+  const loop_kind kind = GetParam().loop;
+  const int threads = GetParam().threads;
+  int answered = 0, reported = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<bool> session_held{false}, request_held{false};
+    std::atomic<bool> reported_once{false};
+    const auto hold_limit = kind == loop_kind::session
+                                ? std::chrono::steady_clock::duration(std::chrono::seconds(10))
+                                : std::chrono::steady_clock::duration(std::chrono::milliseconds(5));
+    std::vector<std::thread> holders;
+    std::vector<std::string> reports;
+    aiolocals::tracking_options options;
+    options.on_exception = [&](std::exception_ptr) {
+      reports.push_back(seen());
+      reported_once = true;
+    };
+    aiolocals::context session_context_of_this_round;  // set by the loop below
+    asio::io_context io(threads);
+    auto tracked = aiolocals::track_requests(
+        [&](request req) -> asio::awaitable<response> {
+          if (kind == loop_kind::session) {
+            // The session's own context, free while it handles a request:
+            // held until the request's is, so the session must wait.
+            holders.emplace_back([&, own = session_context_of_this_round]() mutable {
+              own.run([&] {
+                session_held = true;
+                wait_for(request_held);
+              });
+            });
+            EXPECT_TRUE(wait_for(session_held));
+          }
+          holders.emplace_back([&, held = aiolocals::context::current()]() mutable {
+            for (;;) {
+              try {
+                held.run([&] {
+                  request_held = true;
+                  wait_for(reported_once, hold_limit);
+                });
+                return;
+              } catch (const aiolocals::context_error&) {
+                std::this_thread::yield();  // the handler's thread is still in it
+              }
+            }
+          });
+          if (kind == loop_kind::session) {
+            for (int i = 0; i < threads; ++i) asio::post(io, [&] { wait_for(request_held); });
+          }
+          if (req.target() == "/r") throw std::runtime_error("database down");
+          co_return response{http::status::ok, req.version()};
+        },
+        options);
+    std::string answer;
+    auto loop = [&]() -> asio::awaitable<void> {
+      session_context_of_this_round = aiolocals::context::current();
+      response res = co_await tracked(request_with_id("boom-" + std::to_string(round)));
+      answer = std::to_string(res.result_int()) + " " + std::string(res["X-Request-ID"]);
+    };
+    switch (kind) {
+      case loop_kind::session:
+        aiolocals::co_spawn_session(io, loop(), asio::detached);
+        break;
+      case loop_kind::task:
+        asio::co_spawn(io, loop(), asio::detached);
+        break;
+      case loop_kind::strand:
+        asio::co_spawn(asio::make_strand(io), loop(), asio::detached);
+        break;
+    }
+    std::vector<std::thread> others;
+    for (int i = 1; i < threads; ++i) others.emplace_back([&] { io.run(); });
+    io.run();
+    for (auto& thread : others) thread.join();
+    reported_once = true;  // lets a holder go if the report never came
+    for (auto& holder : holders) holder.join();
+    const std::string expected = "500 boom-" + std::to_string(round);
+    answered += answer == expected;
+    reported += reports == std::vector<std::string>{"boom-" + std::to_string(round)};
+    if (answer != expected) ADD_FAILURE() << "round " << round << ": answer '" << answer << "'";
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_EQ(answered, 200);
+  EXPECT_EQ(reported, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loops, RequestBoundaries,
+    testing::Values(scenario{loop_kind::session, 1}, scenario{loop_kind::session, 2},
+                    scenario{loop_kind::session, 4}, scenario{loop_kind::task, 1},
+                    scenario{loop_kind::task, 2}, scenario{loop_kind::task, 4},
+                    scenario{loop_kind::strand, 1}, scenario{loop_kind::strand, 2},
+                    scenario{loop_kind::strand, 4}),
+    name_of);
+
+}  // namespace

@@ -3,9 +3,12 @@
 // the misuse checks.
 #include "aiolocals/context.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -225,6 +228,64 @@ void check_root_write(const char* local_name) {
   static std::atomic<bool> said{false};
   if (!said.exchange(true, std::memory_order_relaxed))
     std::fprintf(stderr, "%s\n", message.c_str());
+  throw context_error(message);
+}
+
+namespace {
+
+// The calling thread's stack, [low, high), found once per thread.
+struct stack_bounds {
+  std::uintptr_t low = 0, high = 0;
+  bool known = false;
+};
+constinit thread_local stack_bounds this_thread_stack [[gnu::tls_model("initial-exec")]]{};
+
+const stack_bounds& thread_stack() noexcept {
+  stack_bounds& bounds = this_thread_stack;
+  if (!bounds.known) {
+    bounds.known = true;
+#if defined(__GLIBC__)
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+      void* address = nullptr;
+      std::size_t size = 0;
+      if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
+        bounds.low = reinterpret_cast<std::uintptr_t>(address);
+        bounds.high = bounds.low + size;
+      }
+      pthread_attr_destroy(&attributes);
+    }
+#endif
+  }
+  return bounds;
+}
+
+bool on(const stack_bounds& stack, const void* address) noexcept {
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  return stack.low <= at && at < stack.high;
+}
+
+}  // namespace
+
+void check_scope_placement(const void* guard) {
+  const stack_bounds& stack = thread_stack();
+  if (stack.low == stack.high || on(stack, guard)) return;  // unknown, or on the stack
+  const char here = 0;
+  if (!on(stack, &here)) return;  // running on another stack (a stackful coroutine)
+  const handler_probe probe = installed_probe.load(std::memory_order_acquire);
+  if (probe == nullptr || !probe()) return;  // not inside an Asio handler
+  const char* message =
+      "aiolocals: an aiolocals::scope (or request_scope) opened in a coroutine's frame (or off "
+      "the thread's stack) while the thread runs an Asio handler on an executor that enters no "
+      "context (a plain asio::co_spawn): were the coroutine to suspend with it open, its "
+      "context would stay current for whatever the thread runs next, unseen. Start the "
+      "coroutine with aiolocals::co_spawn (or track_requests, co_spawn_session), where a "
+      "scope held across co_await is caught; in a coroutine, use ctx.run(f) for a synchronous "
+      "block and co_await aiolocals::co_run(ctx, body()) for awaits";
+  // Also said once on stderr: a coroutine spawned with asio::detached drops
+  // its exceptions, and this one must not go unseen.
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true, std::memory_order_relaxed)) std::fprintf(stderr, "%s\n", message);
   throw context_error(message);
 }
 

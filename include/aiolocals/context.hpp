@@ -133,9 +133,14 @@ class context {
 /// on another thread, interleaved with others); use
 /// `co_await aiolocals::co_run(ctx, body())` (aiolocals/asio.hpp) instead.
 /// Misuse is caught, never left to corrupt memory: a coroutine that suspends
-/// with a scope open on a `context_executor` makes the adapter throw
-/// `context_error` at that suspension; a guard destroyed out of order or on
-/// another thread prints what happened and calls std::terminate.
+/// with a scope open on one of our executors (`aiolocals::co_spawn`,
+/// `track_requests`, `co_spawn_session`, any `context_executor`) makes the
+/// adapter throw `context_error` at that suspension; on an executor that
+/// enters no context (a plain `asio::co_spawn(io, ...)`), whose suspensions
+/// nothing sees, opening a scope in a coroutine's frame (or anywhere off the
+/// thread's stack) while the thread runs an Asio handler in its root context
+/// throws `context_error` at once, naming the fix; a guard destroyed out of
+/// order or on another thread prints what happened and calls std::terminate.
 /// Cost: enter and leave (docs/benchmarks.md), no allocation. Not copyable
 /// or movable.
 class scope {
@@ -143,13 +148,17 @@ class scope {
   /// Enters a fresh empty context.
   scope() : scope(context{}) {}
   /// Enters `ctx`, which the caller keeps alive. Throws context_error if
-  /// another thread has it entered.
-  explicit scope(const context& ctx) : entered_(ctx.impl_), previous_(detail::enter(entered_)) {
+  /// another thread has it entered, or if the guard is placed where a
+  /// suspension could leave it open unseen (see above).
+  explicit scope(const context& ctx)
+      : entered_(checked_placement(ctx.impl_)), previous_(detail::enter(entered_)) {
     push();
   }
   /// Enters `ctx` and owns it for the guard's lifetime.
   explicit scope(context&& ctx)
-      : owned_(std::move(ctx)), entered_(owned_.impl_), previous_(detail::enter(entered_)) {
+      : owned_(std::move(ctx)),
+        entered_(checked_placement(owned_.impl_)),
+        previous_(detail::enter(entered_)) {
     push();
   }
   ~scope() {
@@ -166,7 +175,23 @@ class scope {
   scope& operator=(const scope&) = delete;
 
  private:
+  friend class context;
   friend void detail::abandon_scopes(scope* mark) noexcept;
+  // context::run's guard, on run's own stack frame: nothing to check.
+  struct on_callers_stack {};
+  scope(const context& ctx, on_callers_stack)
+      : entered_(ctx.impl_), previous_(detail::enter(entered_)) {
+    push();
+  }
+  // A guard opened in the thread's root context (nothing entered: no
+  // adapter of ours will see the opener suspend) is checked out of line;
+  // anywhere else this is two loads and a compare.
+  detail::context_impl* checked_placement(detail::context_impl* impl) const {
+    const detail::thread_state& state = detail::this_thread;
+    if (state.current == state.root) [[unlikely]]
+      detail::check_scope_placement(this);
+    return impl;
+  }
   void push() noexcept {
     detail::thread_state& state = detail::this_thread;
     outer_ = state.innermost;
@@ -205,7 +230,7 @@ struct context_access {
 
 template <class F, class... Args>
 decltype(auto) context::run(F&& f, Args&&... args) {
-  scope guard(*this);
+  scope guard(*this, scope::on_callers_stack{});
   return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
 }
 

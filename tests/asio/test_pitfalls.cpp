@@ -87,6 +87,86 @@ TEST(Pitfalls, ScopeHeldAcrossCoAwaitIsReportedAtTheSuspension) {
   EXPECT_FALSE(who.is_set());
 }
 
+// Issue 21, case 3: a scope held across co_await in a coroutine on a plain
+// io_context (asio::co_spawn(io, ...)), whose suspensions no adapter of
+// ours sees. On main: no error, and an unrelated heartbeat coroutine read
+// the misusing coroutines' values (132 of 268 reads on one thread), then a
+// terminate with overlapping ones. Now opening the scope throws at once,
+// naming the fix, and the heartbeat never reads a value. 1, 2 and 4 io
+// threads, none of them inside a scope of its own (each in its root).
+class ScopeOnAPlainExecutor : public testing::TestWithParam<int> {};
+
+TEST_P(ScopeOnAPlainExecutor, IsRefusedWhereItOpensAndNothingLeaks) {
+  const int threads = GetParam();
+  asio::io_context io(threads);
+  std::atomic<int> refused{0}, opened{0}, heartbeat_reads{0}, heartbeat_wrong{0};
+  std::atomic<bool> done{false};
+  for (int id = 1; id <= 50; ++id) {
+    asio::co_spawn(
+        io,
+        [](int id, std::atomic<int>& refused, std::atomic<int>& opened) -> awaitable<void> {
+          try {
+            aiolocals::scope misuse;  // the bug under test
+            ++opened;
+            who.set(id);
+            co_await wait(1ms);
+          } catch (const aiolocals::context_error& error) {
+            EXPECT_NE(std::string(error.what()).find("aiolocals::co_spawn"), std::string::npos);
+            ++refused;
+          }
+        }(id, refused, opened),
+        asio::detached);
+  }
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        for (int beat = 0; beat < 200 && (beat < 20 || refused + opened < 50); ++beat) {
+          ++heartbeat_reads;
+          heartbeat_wrong += who.find() != nullptr;
+          co_await asio::post(use_awaitable);
+        }
+        done = true;
+      },
+      asio::detached);
+  testing::internal::CaptureStderr();  // the once-only stderr line
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  for (auto& thread : pool) thread.join();
+  testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(refused, 50);
+  EXPECT_EQ(opened, 0);
+  EXPECT_GE(heartbeat_reads, 20);
+  EXPECT_EQ(heartbeat_wrong, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ScopeOnAPlainExecutor, testing::Values(1, 2, 4));
+
+// What stays allowed there: a scope on the stack of a plain function the
+// coroutine calls (ctx.run), and a scope in a plain handler.
+TEST(Pitfalls, AScopeOnTheStackInAPlainHandlerOrCoroutineIsFine) {
+  asio::io_context io;
+  std::atomic<int> right{0};
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        co_await asio::post(use_awaitable);
+        aiolocals::context{}.run([&] {
+          who.set(7);
+          right += who.get() == 7;
+        });
+        right += !who.is_set();
+      },
+      asio::detached);
+  asio::post(io, [&] {
+    aiolocals::scope block;  // on this handler's stack
+    who.set(8);
+    right += who.get() == 8;
+  });
+  std::thread([&] { io.run(); }).join();
+  EXPECT_EQ(right, 3);
+}
+
 TEST(Pitfalls, RequestScopeStyleGuardInASyncHandlerStillWorks) {
   // A scope opened and closed inside one resumption is the paved road.
   asio::io_context io(2);

@@ -293,6 +293,15 @@ inline bool replace_entry(context_impl* from, context_impl* to) noexcept {
 void abandon_scopes(scope* mark) noexcept;
 [[noreturn]] void throw_scope_left_open();
 
+// Called when a `scope` at `guard` opens in the thread's root context:
+// throws context_error if the thread runs an Asio handler (the installed
+// probe says so) on its own stack and `guard` is not on that stack (a
+// coroutine's frame, the heap): such a guard, held across a suspension,
+// would stay current for whatever the thread runs next, and no adapter of
+// ours would see it. (On a stack of another kind, a stackful coroutine's,
+// nothing can be told, and nothing is thrown.)
+void check_scope_placement(const void* guard);
+
 // Called by `local<T>::set` when the current context is the thread's root:
 // throws context_error if the thread is running an event loop's handler
 // (see allow_root_writes) and root writes have not been allowed.

@@ -137,6 +137,20 @@ void BM_ScopeEnterLeave(benchmark::State& state) {
 }
 BENCHMARK(BM_ScopeEnterLeave);
 
+// The same opened inside another context: the placement check a scope
+// opened in the thread's root pays (BM_ScopeEnterLeave) is skipped here,
+// so the difference between the two is that check's cost.
+void BM_ScopeEnterLeaveOutsideTheRoot(benchmark::State& state) {
+  aiolocals::context ctx;
+  ctx.run([] { task_local.set(1); });
+  aiolocals::scope outer;
+  for (auto _ : state) {
+    aiolocals::scope guard(ctx);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ScopeEnterLeaveOutsideTheRoot);
+
 // --- W3C trace context per request: parse the incoming traceparent, make
 // this hop's span id and the traceparent to send downstream. -------------
 void BM_TraceparentParseAndNextHop(benchmark::State& state) {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +225,65 @@ TEST_P(RequestBoundaries, AHandlerThatThrowsWhileItsContextIsHeldElsewhereGetsA5
   }
   EXPECT_EQ(answered, 200);
   EXPECT_EQ(reported, 200);
+}
+
+// Issue 21, case 8, at the wrapper: on main a throwing validator or
+// generator escaped track_requests with no response (8 of 8), and a 1 MB
+// generated id made the echo throw, then the 500 path again. Now each is
+// answered with a safe, bounded id; an on_exception that throws changes
+// nothing either.
+TEST(TrackingCallbacks, ThrowingOrAbsurdCallbacksStillGetAnAnswerWithASafeId) {
+  aiolocals::tracking_options throwing;
+  throwing.is_acceptable = [](std::string_view) -> bool { throw std::runtime_error("validator"); };
+  throwing.generate = []() -> std::string { throw std::runtime_error("generator"); };
+  aiolocals::tracking_options absurd;
+  absurd.generate = [] { return std::string(1 << 20, 'x'); };
+  aiolocals::tracking_options reporter_throws;
+  reporter_throws.on_exception = [](std::exception_ptr) { throw std::runtime_error("reporter"); };
+  auto ok = [](request req) -> asio::awaitable<response> {
+    co_return response{http::status::ok, req.version()};
+  };
+  auto boom = [](request) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);
+    throw std::runtime_error("handler");
+  };
+  std::vector<std::string> answers;
+  testing::internal::CaptureStderr();
+  {
+    asio::io_context io;
+    auto with_throwing = aiolocals::track_requests(ok, throwing);
+    auto with_absurd = aiolocals::track_requests(ok, absurd);
+    auto with_reporter_throwing = aiolocals::track_requests(boom, reporter_throws);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          for (auto* tracked : {&with_throwing, &with_absurd}) {
+            response res = co_await (*tracked)(request_with_id("client-1"));
+            answers.push_back(std::to_string(res.result_int()) + " " +
+                              std::string(res["X-Request-ID"]));
+            res = co_await (*tracked)(request{http::verb::get, "/", 11});
+            answers.push_back(std::to_string(res.result_int()) + " " +
+                              std::string(res["X-Request-ID"]));
+          }
+          response res = co_await with_reporter_throwing(request_with_id("boom-1"));
+          answers.push_back(std::to_string(res.result_int()) + " " +
+                            std::string(res["X-Request-ID"]));
+        },
+        asio::detached);
+    io.run();
+  }
+  const std::string said = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(answers.size(), 5u);
+  const auto is_uuid_answer = [](const std::string& answer) {
+    return answer.size() == 4 + 36 && answer.starts_with("200 ") && answer[4 + 8] == '-';
+  };
+  EXPECT_TRUE(is_uuid_answer(answers[0])) << answers[0];  // the validator threw: rejected
+  EXPECT_TRUE(is_uuid_answer(answers[1])) << answers[1];  // the generator threw: a UUID
+  EXPECT_EQ(answers[2], "200 client-1");                  // a good client id needs no generator
+  EXPECT_TRUE(is_uuid_answer(answers[3])) << answers[3];  // 1 MB generated: a UUID
+  EXPECT_EQ(answers[4], "500 boom-1");
+  EXPECT_LT(said.size(), 2048u) << said;  // bounded: never the 1 MB id
+  EXPECT_NE(said.find("on_exception threw"), std::string::npos) << said;
 }
 
 INSTANTIATE_TEST_SUITE_P(

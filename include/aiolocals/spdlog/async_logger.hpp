@@ -111,7 +111,9 @@ class async_logger final : public ::spdlog::logger,
 /// `pattern`) on `pool` (default: `default_log_pool()`), and registers it with
 /// spdlog (so `spdlog::get(name)` finds it). When the registry lets go of
 /// it (`spdlog::shutdown()`, `spdlog::drop`, normal exit), the pool is
-/// drained first: every message logged before is written.
+/// drained first: every message logged before is written. A logger still
+/// held after that keeps working: at exit every pool is drained, and lines
+/// logged later still are written on the calling thread.
 std::shared_ptr<async_logger> make_async_logger(
     std::string name, std::vector<::spdlog::sink_ptr> sinks,
     std::shared_ptr<async_pool> pool = default_log_pool(),

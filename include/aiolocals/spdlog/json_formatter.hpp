@@ -20,7 +20,8 @@
 // trace came from a caller), `request_id`, and `method` and `path` for an
 // HTTP request or `job` (its name) for a job. Outside any request or job
 // there are no context fields. Where the line's request cannot be known
-// (see flags.hpp: a plain spdlog::async_logger, a dump_backtrace replay),
+// (see flags.hpp: a plain spdlog::async_logger, a stored copy such as a
+// dump_backtrace replay or a ringbuffer_sink read later),
 // the line carries `"request_id":"(unknown)"` and nothing else of a
 // request, and the logger's error handler is told once.
 //

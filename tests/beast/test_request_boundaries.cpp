@@ -54,28 +54,35 @@ request request_with_id(const std::string& id) {
 // What the current context says of the request: its id, or "-".
 std::string seen() { return aiolocals::request.is_set() ? aiolocals::request.get().id : "-"; }
 
-// Starts `loop` as a connection's coroutine is started, and runs the
-// io_context on `threads` threads until everything has ended.
-template <class Loop>
-void serve(loop_kind kind, int threads, Loop loop) {
-  asio::io_context io(threads);
-  for (int i = 0; i < 8; ++i) {
-    switch (kind) {
-      case loop_kind::session:
-        aiolocals::co_spawn_session(io, loop(i), asio::detached);
-        break;
-      case loop_kind::task:
-        asio::co_spawn(io, loop(i), asio::detached);
-        break;
-      case loop_kind::strand:
-        asio::co_spawn(asio::make_strand(io), loop(i), asio::detached);
-        break;
-    }
+// Starts `loop` as a connection's coroutine is started.
+void start(loop_kind kind, asio::io_context& io, asio::awaitable<void> loop) {
+  switch (kind) {
+    case loop_kind::session:
+      aiolocals::co_spawn_session(io, std::move(loop), asio::detached);
+      break;
+    case loop_kind::task:
+      asio::co_spawn(io, std::move(loop), asio::detached);
+      break;
+    case loop_kind::strand:
+      asio::co_spawn(asio::make_strand(io), std::move(loop), asio::detached);
+      break;
   }
+}
+
+// Runs `io` on `threads` threads (this one among them) until it runs out.
+void run_on(asio::io_context& io, int threads) {
   std::vector<std::thread> others;
   for (int i = 1; i < threads; ++i) others.emplace_back([&] { io.run(); });
   io.run();
   for (auto& thread : others) thread.join();
+}
+
+// Eight connections' loops, run until everything has ended.
+template <class Loop>
+void serve(loop_kind kind, int threads, Loop loop) {
+  asio::io_context io(threads);
+  for (int i = 0; i < 8; ++i) start(kind, io, loop(i));
+  run_on(io, threads);
 }
 
 class RequestBoundaries : public testing::TestWithParam<scenario> {};
@@ -200,21 +207,8 @@ TEST_P(RequestBoundaries, AHandlerThatThrowsWhileItsContextIsHeldElsewhereGetsA5
       response res = co_await tracked(request_with_id("boom-" + std::to_string(round)));
       answer = std::to_string(res.result_int()) + " " + std::string(res["X-Request-ID"]);
     };
-    switch (kind) {
-      case loop_kind::session:
-        aiolocals::co_spawn_session(io, loop(), asio::detached);
-        break;
-      case loop_kind::task:
-        asio::co_spawn(io, loop(), asio::detached);
-        break;
-      case loop_kind::strand:
-        asio::co_spawn(asio::make_strand(io), loop(), asio::detached);
-        break;
-    }
-    std::vector<std::thread> others;
-    for (int i = 1; i < threads; ++i) others.emplace_back([&] { io.run(); });
-    io.run();
-    for (auto& thread : others) thread.join();
+    start(kind, io, loop());
+    run_on(io, threads);
     reported_once = true;  // lets a holder go if the report never came
     for (auto& holder : holders) holder.join();
     const std::string expected = "500 boom-" + std::to_string(round);

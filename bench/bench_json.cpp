@@ -3,7 +3,7 @@
 // against spdlog's plain pattern line (the baseline a service logs today),
 // and against the same JSON object written with Boost.JSON and with
 // nlohmann-json, each as a spdlog formatter, all through a sink that really
-// formats (spdlog's null_sink never does: BENCHMARKING.md, trap 1), inside
+// formats (spdlog's null_sink never does), inside
 // the same traced request.
 #include <fmt/chrono.h>
 #include <spdlog/sinks/base_sink.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // One log line with the request id and path flags against the same line
 // without them, through a sink that really formats (spdlog's null_sink never
-// formats: shared BENCHMARKING.md, trap 1), and against Boost.Log carrying
+// formats), and against Boost.Log carrying
 // the id in a scoped thread attribute; plus the formatter alone.
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -126,7 +126,7 @@ BENCHMARK(BM_FormatWithRequestFlags);
 
 // Boost.Log baseline: the id in a scoped thread attribute (what services do
 // today), formatted by a text backend into a stream that drops the bytes.
-// Caveat (BENCHMARKING.md, trap 6): BOOST_LOG_SCOPED_THREAD_TAG does nothing
+// Caveat: BOOST_LOG_SCOPED_THREAD_TAG does nothing
 // if the attribute already exists on the thread, and is thread-bound, so it
 // is wrong for coroutines; it is measured only as the cost people pay today.
 struct discarding_buffer : std::streambuf {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Shared main for the benchmarks: starts and joins one thread first, so that
-// libstdc++ uses real atomics for reference counts as a server would (see
-// shared BENCHMARKING.md, trap 4).
+// libstdc++ uses real atomics for reference counts as a server would (it
+// skips them in a program that has never started a thread).
 #pragma once
 
 #include <benchmark/benchmark.h>

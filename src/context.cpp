@@ -301,7 +301,7 @@ void abandon_scopes(scope* mark) noexcept {
 void throw_scope_left_open() {
   throw context_error(
       "aiolocals: a coroutine suspended with an aiolocals::scope open (a scope or "
-      "beast::request_scope held across co_await). A scope is for synchronous code: it would "
+      "request_scope held across co_await). A scope is for synchronous code: it would "
       "leave its context current for whatever this thread runs next. Use "
       "co_await aiolocals::co_run(ctx, body()) to run awaits in a fresh or given context");
 }

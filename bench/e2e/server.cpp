@@ -44,7 +44,7 @@ using namespace example;
 namespace {
 
 // Formats every line with the logger's formatter, then drops it (spdlog's
-// null_sink never formats: BENCHMARKING.md, trap 1).
+// null_sink never formats).
 class formatting_discard_sink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {

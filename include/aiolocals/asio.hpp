@@ -63,7 +63,7 @@
 //    of io_context::run() at the suspension (see scope in context.hpp).
 //  - Asio's own `||`/`&&` start both branches in the caller's context; use
 //    aiolocals/asio/awaitable_operators.hpp.
-// Limits (tests in tests/test_asio.cpp):
+// Limits (tests in tests/asio/test_asio.cpp and tests/asio/test_pitfalls.cpp):
 //  - Code in a coroutine frame that Asio destroys without resuming (an
 //    io_context destroyed with work pending) runs in whatever context the
 //    destroying thread has; `local<T>::scoped` guards then leave the value.

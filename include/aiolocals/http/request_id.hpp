@@ -45,7 +45,8 @@ bool is_reserved_request_id(std::string_view id) noexcept;
 /// text form. Its 122 random bits come from a per-thread ChaCha20 keystream
 /// keyed from the OS CSPRNG (getrandom on Linux, std::random_device
 /// elsewhere), rekeyed as it goes and afresh in a forked child, so ids are
-/// unpredictable and unique. Cost: about 60 ns (docs/benchmarks.md).
+/// unpredictable and unique. Cost: tens of nanoseconds, no system call but
+/// a rekey every 256 KiB (figures in docs/benchmarks.md).
 std::string generate_request_id();
 
 /// The part of a request-target before any '?' or '#': the query string

@@ -3,6 +3,8 @@
 // the misuse checks.
 #include "aiolocals/context.hpp"
 
+#include "aiolocals/detail/hex.hpp"
+
 #include <pthread.h>
 
 #include <algorithm>
@@ -24,14 +26,8 @@ constinit std::atomic<std::uint64_t> next_key{1};
 constinit std::atomic<bool> root_writes_allowed{false};
 constinit std::atomic<handler_probe> installed_probe{nullptr};
 
-// splitmix64's finaliser: consecutive keys start their probes far apart.
-std::uint64_t hash_of(std::uint64_t key) noexcept {
-  key = (key ^ (key >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  key = (key ^ (key >> 27)) * 0x94d049bb133111ebULL;
-  return key ^ (key >> 31);
-}
-
-local_key key_of(std::uint64_t key) noexcept { return {key, hash_of(key) * sizeof(slot_entry)}; }
+// Consecutive keys start their probes far apart.
+local_key key_of(std::uint64_t key) noexcept { return {key, mix64(key) * sizeof(slot_entry)}; }
 
 slot_table* allocate_table(std::uint32_t capacity) {
   void* memory = ::operator new(sizeof(slot_table) + capacity * sizeof(slot_entry));

@@ -381,11 +381,7 @@ struct trace_field {
     if (!info.trace.is_valid()) return {};
     const std::span<const std::uint8_t> bytes =
         span ? std::span<const std::uint8_t>(info.trace.span.bytes) : info.trace.trace.bytes;
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-      hex[2 * i] = detail::hex_digits[bytes[i] >> 4];
-      hex[2 * i + 1] = detail::hex_digits[bytes[i] & 0xf];
-    }
-    return {hex.data(), 2 * bytes.size()};
+    return {hex.data(), static_cast<std::size_t>(detail::write_hex(bytes, hex.data()) - hex.data())};
   }
 };
 

@@ -42,10 +42,7 @@ void append_hex_field(buffer& out, std::string_view key, std::span<const std::ui
   *p++ = '"';
   *p++ = ':';
   *p++ = '"';
-  for (std::uint8_t byte : bytes) {
-    *p++ = detail::hex_digits[byte >> 4];
-    *p++ = detail::hex_digits[byte & 0xf];
-  }
+  p = detail::write_hex(bytes, p);
   *p++ = '"';
   out.append(field.data(), p);
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <span>
 #include <string>
 
 #include "../entropy.hpp"
@@ -60,11 +61,14 @@ std::string generate_request_id() {
   // times as much (734 -> 205 instructions an id under callgrind).
   std::array<char, 36> text;
   char* at = text.data();
-  for (std::size_t i = 0; i < bits.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *at++ = '-';
-    *at++ = detail::hex_digits[bits[i] >> 4];
-    *at++ = detail::hex_digits[bits[i] & 0xf];
+  const std::span<const std::uint8_t> bytes(bits);
+  at = detail::write_hex(bytes.subspan(0, 4), at);  // 8-4-4-4-12 digits
+  for (const std::size_t from : {std::size_t{4}, std::size_t{6}, std::size_t{8}}) {
+    *at++ = '-';
+    at = detail::write_hex(bytes.subspan(from, 2), at);
   }
+  *at++ = '-';
+  at = detail::write_hex(bytes.subspan(10, 6), at);
   return std::string(text.data(), text.size());
 }
 

@@ -33,12 +33,8 @@ bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) noexcept
 
 template <std::size_t N>
 std::string to_hex(const std::array<std::uint8_t, N>& bytes) {
-  std::string text;
-  text.reserve(2 * N);
-  for (std::uint8_t byte : bytes) {
-    text.push_back(detail::hex_digits[byte >> 4]);
-    text.push_back(detail::hex_digits[byte & 0xf]);
-  }
+  std::string text(2 * N, '\0');
+  detail::write_hex(bytes, text.data());
   return text;
 }
 
@@ -129,12 +125,7 @@ std::optional<trace_parent> parse_traceparent(std::span<const std::string_view> 
 std::string_view format_traceparent(std::span<char, traceparent_size> out, const trace_id& trace,
                                     const span_id& span, std::uint8_t flags) noexcept {
   char* p = out.data();
-  auto put_hex = [&](std::span<const std::uint8_t> bytes) {
-    for (std::uint8_t byte : bytes) {
-      *p++ = detail::hex_digits[byte >> 4];
-      *p++ = detail::hex_digits[byte & 0xf];
-    }
-  };
+  auto put_hex = [&](std::span<const std::uint8_t> bytes) { p = detail::write_hex(bytes, p); };
   *p++ = '0';
   *p++ = '0';
   *p++ = '-';

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+
+#include "aiolocals/detail/hex.hpp"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -22,7 +24,6 @@
 namespace aiolocals {
 
 namespace detail {
-inline constexpr char hex_digits[] = "0123456789abcdef";
 
 // Whether `text` holds a byte outside printable ASCII (below 0x20, DEL,
 // 0x80 and up) or one of `Also`, using plain 64-bit arithmetic on 8 bytes

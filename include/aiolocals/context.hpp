@@ -107,7 +107,7 @@ class context {
     return *this;
   }
   // Forced inline: executors drop a context handle on every queued
-  // function, and GCC left this as a call there (round trip 106 -> 98 ns).
+  // function, and GCC left this as a call there (docs/benchmarks.md).
   [[gnu::always_inline]] ~context() {
     if (impl_ != nullptr) detail::release(impl_);
   }

@@ -43,8 +43,9 @@ namespace {
 // Whatever a user's validator accepts or generator makes, the id is echoed
 // in a response header and printed in diagnostics: printable ASCII only
 // (no CR, LF, NUL or other control byte can split the response). The log
-// flags' check, 16 bytes at a time (a byte loop cost 180 instructions a
-// generated id); NUL as its extra byte adds nothing, being a control byte.
+// flags' check, 16 bytes at a time (a byte loop cost several times as much:
+// docs/benchmarks.md); NUL as its extra byte adds nothing, being a control
+// byte.
 bool is_printable_ascii(std::string_view text) noexcept {
   return !text.empty() && !detail::needs_escaping<'\0'>(text);
 }
@@ -57,8 +58,8 @@ std::string generate_request_id() {
   bits[6] = static_cast<unsigned char>((bits[6] & 0x0f) | 0x40);  // version 4
   bits[8] = static_cast<unsigned char>((bits[8] & 0x3f) | 0x80);  // RFC 4122 variant
   // Written into a stack buffer, then copied into the string once: 36
-  // push_backs, each with its own capacity check and terminator, cost 3.6
-  // times as much (734 -> 205 instructions an id under callgrind).
+  // push_backs, each with its own capacity check and terminator, cost
+  // several times as much (docs/benchmarks.md).
   std::array<char, 36> text;
   char* at = text.data();
   const std::span<const std::uint8_t> bytes(bits);

@@ -112,7 +112,7 @@ class header_values {
 // length before any case-insensitive compare. (Three equal_range lookups
 // cost a third of describe_request.) `id_field` is
 // `string_to_field(id_name)`, which a tracked handler looks up once (a
-// hashed lookup of its own: 100 instructions a request).
+// hashed lookup of its own, not to be paid per request).
 class tracking_header_values {
  public:
   template <class Allocator>

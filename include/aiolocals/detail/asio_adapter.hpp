@@ -85,8 +85,7 @@ class context_entering_function {
   // its own and kept out of line: were it queued as this type, the
   // inner executor's `execute<context_entering_function>` would have two
   // callers and GCC would stop inlining it (and the scheduler's post) into
-  // every `post` (with the forced inlining of enter/leave: 660 -> 597
-  // instructions a posted function under callgrind; docs/design.md).
+  // every `post` (measured in docs/benchmarks.md; why: docs/design.md).
   struct reposted {
     context_entering_function function;
     void operator()() { function(); }

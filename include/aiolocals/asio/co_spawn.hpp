@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // aiolocals/asio/co_spawn.hpp - starting coroutines with a context:
-// co_spawn (the seed's wrap_async), wrap_async, co_run and job_context for
+// co_spawn (the seed's wrap_async), co_run and job_context for
 // awaitables (see aiolocals/asio.hpp for the model, costs and limits).
 // Target `aiolocals::asio`.
 #pragma once
@@ -48,13 +48,18 @@ auto co_spawn(ExecutionContext& execution_context,
                              std::forward<CompletionToken>(token));
 }
 
-/// The seed's spelling of `co_spawn(..., detached)`: fire off `awaitable`
-/// with a copy of the current context on the current coroutine's executor.
+/// Deprecated since 0.4: an alias of `co_spawn(ex, awaitable, detached)` on
+/// the current coroutine's executor (the seed's spelling), which says where
+/// the child runs and how it completes; one way to start a task.
 /// @code
-/// co_await aiolocals::wrap_async(background());
+/// aiolocals::co_spawn(co_await asio::this_coro::executor, background(), asio::detached);
 /// @endcode
 template <class T, class AwaitableExecutor>
-boost::asio::awaitable<void, AwaitableExecutor> wrap_async(
+[[deprecated(
+    "aiolocals::wrap_async is an alias: use aiolocals::co_spawn(co_await "
+    "asio::this_coro::executor, awaitable, asio::detached)")]] boost::asio::
+    awaitable<void, AwaitableExecutor>
+    wrap_async(
     boost::asio::awaitable<T, AwaitableExecutor> awaitable) {
   AwaitableExecutor ex = co_await boost::asio::this_coro::executor;
   aiolocals::co_spawn(ex, std::move(awaitable), boost::asio::detached);

@@ -134,9 +134,10 @@ void report_once(callback_failure failure, std::string_view detail) noexcept {
   }
 }
 
-std::string what_of_current_exception() {
+// What an exception says: what() for a std::exception, else a fixed text.
+std::string what_of(const std::exception_ptr& error) {
   try {
-    throw;
+    std::rethrow_exception(error);
   } catch (const std::exception& e) {
     return e.what();
   } catch (...) {
@@ -149,7 +150,7 @@ bool client_id_is_acceptable(std::string_view candidate, const tracking_options&
   try {
     return options.is_acceptable(candidate);
   } catch (...) {
-    report_once(callback_failure::validator_threw, what_of_current_exception());
+    report_once(callback_failure::validator_threw, what_of(std::current_exception()));
     return false;
   }
 }
@@ -161,7 +162,7 @@ std::string generated_id(const tracking_options& options) {
       if (is_usable_id(generated)) return generated;
       report_once(callback_failure::generator_unusable, generated);
     } catch (...) {
-      report_once(callback_failure::generator_threw, what_of_current_exception());
+      report_once(callback_failure::generator_threw, what_of(std::current_exception()));
     }
   }
   return generate_request_id();
@@ -197,13 +198,7 @@ request_info describe_request(std::string_view method, std::string_view target,
 }
 
 void tracking_options::report_to_stderr(std::exception_ptr error) {
-  std::string what = "unknown exception";
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    what = e.what();
-  } catch (...) {
-  }
+  const std::string what = what_of(error);
   const request_info* current = request.find();
   std::string line = "aiolocals: unhandled exception in request ";
   if (current != nullptr) {

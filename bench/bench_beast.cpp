@@ -58,15 +58,15 @@ asio::awaitable<void> call_repeatedly(const Handler& handler, bool with_client_i
   }
 }
 
-// `in_session`: the calling loop is spawned as a session
-// (aiolocals::co_spawn_session), as a server's connection loop would be.
+// `loop_with_context`: the calling loop is spawned by aiolocals::co_spawn,
+// as a server's connection loop may be; else by plain asio::co_spawn.
 template <class Handler>
 void run_calls(benchmark::State& state, const Handler& handler, bool with_client_id,
-               bool in_session = false) {
+               bool loop_with_context = false) {
   asio::io_context io(1);
   for (auto _ : state) {
-    if (in_session) {
-      aiolocals::co_spawn_session(io, call_repeatedly(handler, with_client_id), asio::detached);
+    if (loop_with_context) {
+      aiolocals::co_spawn(io, call_repeatedly(handler, with_client_id), asio::detached);
     } else {
       asio::co_spawn(io, call_repeatedly(handler, with_client_id), asio::detached);
     }
@@ -166,13 +166,13 @@ void BM_TrackedHandlerClientId(benchmark::State& state) {
 void BM_TrackedHandlerGeneratedId(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), false);
 }
-void BM_TrackedHandlerInSession(benchmark::State& state) {
+void BM_TrackedHandlerInLoopWithContext(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), true, true);
 }
 BENCHMARK(BM_BareHandler)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerClientId)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TrackedHandlerGeneratedId)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_TrackedHandlerInSession)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TrackedHandlerInLoopWithContext)->Unit(benchmark::kMicrosecond);
 
 // The same with a handler that suspends once (as one with any I/O does):
 // Asio's co_spawn then skips the extra post it makes for a task that
@@ -195,7 +195,7 @@ void BM_ResumingHandlerCoSpawned(benchmark::State& state) {
 void BM_ResumingHandlerTracked(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(resuming_handler), true);
 }
-void BM_ResumingHandlerTrackedInSession(benchmark::State& state) {
+void BM_ResumingHandlerTrackedInLoopWithContext(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(resuming_handler), true, true);
 }
 // The floor of any wrapper around a handler that suspends: the echoing
@@ -207,7 +207,7 @@ void BM_ResumingHandlerWrappedAndEchoing(benchmark::State& state) {
 }
 BENCHMARK(BM_ResumingHandlerWrappedAndEchoing)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandler)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_ResumingHandlerTrackedInSession)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ResumingHandlerTrackedInLoopWithContext)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandlerCoSpawned)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ResumingHandlerTracked)->Unit(benchmark::kMicrosecond);
 

@@ -275,7 +275,7 @@ void check_scope_placement(const void* guard) {
       "the thread's stack) while the thread runs an Asio handler on an executor that enters no "
       "context (a plain asio::co_spawn): were the coroutine to suspend with it open, its "
       "context would stay current for whatever the thread runs next, unseen. Start the "
-      "coroutine with aiolocals::co_spawn (or track_requests, co_spawn_session), where a "
+      "coroutine with aiolocals::co_spawn (or track_requests, co_run), where a "
       "scope held across co_await is caught; in a coroutine, use ctx.run(f) for a synchronous "
       "block and co_await aiolocals::co_run(ctx, body()) for awaits";
   // Also said once on stderr: a coroutine spawned with asio::detached drops

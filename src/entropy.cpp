@@ -13,6 +13,9 @@
 
 #include "chacha20.hpp"
 
+#if !defined(__linux__)
+#error "aiolocals supports Linux only (getrandom, pthread_atfork, explicit_bzero): see README"
+#endif
 #if defined(__linux__)
 #include <pthread.h>
 #include <sys/random.h>

@@ -11,10 +11,8 @@
 #                   echoed as tracking does (what the id itself costs)
 #   by-hand-strand  the same, each connection on a strand, as Beast's
 #                   examples serve them (Asio's own executor adapter)
-#   tracked         tracked, connections spawned as sessions
-#                   (aiolocals::co_spawn_session)
-#   tracked-tasks   tracked, connections spawned as plain tasks (a task per
-#                   request)
+#   tracked         tracked, connections spawned by aiolocals::co_spawn
+#   tracked-tasks   tracked, connections spawned by plain asio::co_spawn
 # TRACKED="tracked" (say) measures one tracked mode only; BY_HAND=0 skips
 # the two by-hand baselines. Each ratio is printed against the untracked
 # server (the goal) and each tracked mode's against the by-hand ones.

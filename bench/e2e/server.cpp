@@ -4,9 +4,9 @@
 // one timer resumption and one spdlog line, formatted for real into a
 // buffer and discarded.
 //   e2e_server --tracked PORT        track_requests + the %Q flag, each
-//                                    connection a session (co_spawn_session)
+//                                    connection started by aiolocals::co_spawn
 //   e2e_server --tracked-tasks PORT  the same, each connection a plain
-//                                    asio::co_spawn (a task per request)
+//                                    asio::co_spawn
 //   e2e_server --by-hand PORT        untracked, the id threaded by hand as
 //                                    services do without aiolocals: chosen
 //                                    by the same rules (choose_request_id),
@@ -95,9 +95,9 @@ asio::awaitable<response> handle_by_hand(request req) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool sessions = argc == 3 && std::strcmp(argv[1], "--tracked") == 0;
+  const bool with_copy = argc == 3 && std::strcmp(argv[1], "--tracked") == 0;
   const bool tasks = argc == 3 && std::strcmp(argv[1], "--tracked-tasks") == 0;
-  const bool tracked = sessions || tasks;
+  const bool tracked = with_copy || tasks;
   const bool by_hand_strand = argc == 3 && std::strcmp(argv[1], "--by-hand-strand") == 0;
   const bool by_hand = by_hand_strand || (argc == 3 && std::strcmp(argv[1], "--by-hand") == 0);
   const bool bare = argc == 3 && std::strcmp(argv[1], "--bare") == 0;
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   auto by_hand_handler = [](request req) { return handle_by_hand(std::move(req)); };
   if (tracked) {
     asio::co_spawn(io,
-                   serve(acceptor, tracked_handler, sessions ? spawn_as::session : spawn_as::task),
+                   serve(acceptor, tracked_handler, with_copy ? spawn_as::copy : spawn_as::task),
                    asio::detached);
   } else if (by_hand) {
     asio::co_spawn(

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // aiolocals/asio.hpp - umbrella header: task-local state for Boost.Asio
 // (1.81) coroutines and handlers. Target `aiolocals::asio`; header-only on top of the core.
-// Includes aiolocals/asio/context_executor.hpp, aiolocals/asio/co_spawn.hpp and
-// aiolocals/asio/session.hpp;
+// Includes aiolocals/asio/context_executor.hpp and aiolocals/asio/co_spawn.hpp;
 // the awaitable operators are opt-in (aiolocals/asio/awaitable_operators.hpp).
 //
 //   context_executor<Executor>  an executor adapter (shaped like
@@ -16,12 +15,6 @@
 //   co_run(ctx, awaitable)      the coroutine form of `ctx.run(f)` / Python's
 //                               `with Context():` (a `scope` must not be held
 //                               across co_await).
-//   co_spawn_session(ex, awaitable, token)
-//                               starts a connection's loop (a session) on a
-//                               `session_executor`: `track_requests` then
-//                               handles each request in the loop's own
-//                               coroutine instead of a task of its own
-//                               (aiolocals/asio/session.hpp).
 //   job_context(name, awaitable)
 //                               the seed's `job_context`: run a job in a fresh
 //                               context whose `aiolocals::request` names it.
@@ -50,7 +43,7 @@
 // is re-posted to the inner executor instead of running beside
 // it, so resumptions of one context never overlap, like on a strand.
 //
-// Pitfalls, each caught or documented (tests/test_pitfalls.cpp):
+// Pitfalls, each caught or documented (tests/asio/test_pitfalls.cpp):
 //  - A child started with plain `asio::co_spawn(ex, child(), ...)` on the
 //    task's own executor is a coroutine of the same task: it shares the
 //    parent's context and its writes show in the parent. One-line fix:
@@ -79,4 +72,3 @@
 
 #include "aiolocals/asio/co_spawn.hpp"
 #include "aiolocals/asio/context_executor.hpp"
-#include "aiolocals/asio/session.hpp"

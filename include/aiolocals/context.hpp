@@ -92,8 +92,10 @@ class context {
   /// to enter, a release store to leave, no allocation (figures in
   /// docs/benchmarks.md).
   /// Throws context_error if another thread has this context entered.
+  /// (const: running code in a context is not a change of the handle; the
+  /// values it writes are the context's, shared by every handle to it.)
   template <class F, class... Args>
-  decltype(auto) run(F&& f, Args&&... args);
+  decltype(auto) run(F&& f, Args&&... args) const;
 
   /// The value of `var` stored in this context, or null (defaults ignored).
   /// Valid until `var` is next written in this context. No allocation.
@@ -134,7 +136,7 @@ class context {
 /// `co_await aiolocals::co_run(ctx, body())` (aiolocals/asio.hpp) instead.
 /// Misuse is caught, never left to corrupt memory: a coroutine that suspends
 /// with a scope open on one of our executors (`aiolocals::co_spawn`,
-/// `track_requests`, `co_spawn_session`, any `context_executor`) makes the
+/// `track_requests`, any `context_executor`) makes the
 /// adapter throw `context_error` at that suspension; on an executor that
 /// enters no context (a plain `asio::co_spawn(io, ...)`), whose suspensions
 /// nothing sees, opening a scope in a coroutine's frame (or anywhere off the
@@ -229,7 +231,7 @@ struct context_access {
 }  // namespace detail
 
 template <class F, class... Args>
-decltype(auto) context::run(F&& f, Args&&... args) {
+decltype(auto) context::run(F&& f, Args&&... args) const {
   scope guard(*this, scope::on_callers_stack{});
   return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
 }
@@ -267,7 +269,7 @@ class bound_function {
 
  private:
   F function_;
-  mutable context context_;
+  context context_;
 };
 
 /// Returns `f` wrapped so that it runs in a copy of the context current now

@@ -22,7 +22,6 @@
 
 #include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
-#include "aiolocals/log/escape.hpp"  // append_escaped, declared here before 0.2
 #include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "../diagnostics.hpp"
 #include "../entropy.hpp"
 #include "aiolocals/log/escape.hpp"
 
@@ -134,16 +135,7 @@ void report_once(callback_failure failure, std::string_view detail) noexcept {
   }
 }
 
-// What an exception says: what() for a std::exception, else a fixed text.
-std::string what_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
+using detail::what_of;
 
 bool client_id_is_acceptable(std::string_view candidate, const tracking_options& options) {
   if (!options.is_acceptable) return false;
@@ -181,37 +173,6 @@ std::string choose_request_id(std::span<const std::string_view> header_values,
     }
   }
   return generated_id(options);
-}
-
-request_info describe_request(std::string_view method, std::string_view target,
-                              const incoming_headers& headers, const tracking_options& options) {
-  return request_info{choose_request_id(headers.request_id, options), std::string(method),
-                      std::string(path_without_query(target)), request_kind::request,
-                      continue_or_start_trace(headers.traceparent, headers.tracestate,
-                                              options.trust_incoming_trace)};
-}
-
-request_info describe_request(std::string_view method, std::string_view target,
-                              std::span<const std::string_view> header_values,
-                              const tracking_options& options) {
-  return describe_request(method, target, incoming_headers{header_values, {}, {}}, options);
-}
-
-void tracking_options::report_to_stderr(std::exception_ptr error) {
-  const std::string what = what_of(error);
-  const request_info* current = request.find();
-  std::string line = "aiolocals: unhandled exception in request ";
-  if (current != nullptr) {
-    append_escaped(line, current->id);
-    line += ' ';
-    append_escaped(line, current->method);
-    line += ' ';
-    append_escaped(line, current->path);
-  }
-  line += ": ";
-  append_escaped(line, what);
-  line += '\n';
-  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace aiolocals

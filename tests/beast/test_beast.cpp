@@ -28,20 +28,6 @@
 #include "capture_sink.hpp"
 #include "http_session.hpp"
 
-// Counts Asio's recycled allocations (coroutine frames, queued functions),
-// which all go through aligned_alloc (boost/asio/detail/memory.hpp): this
-// definition interposes the C library's for the whole test binary. Not
-// under the sanitizers, which own aligned_alloc.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define AIOLOCALS_COUNTS_ALIGNED_ALLOCS 1
-std::atomic<long> aligned_allocations{0};
-extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  aligned_allocations.fetch_add(1, std::memory_order_relaxed);
-  void* memory = nullptr;
-  return posix_memalign(&memory, std::max(alignment, sizeof(void*)), size) == 0 ? memory : nullptr;
-}
-#endif
-
 namespace {
 
 using namespace example;
@@ -335,8 +321,9 @@ TEST(TrackRequests, SpawnedChildrenSeeTheRequest) {
   EXPECT_EQ(child_saw.get_future().get(), "parent-1");
 }
 
-// ---- Sessions (aiolocals::co_spawn_session): the handler runs in the
-// session's own coroutine, switched into the request's context.
+// ---- A connection's loop started with aiolocals::co_spawn (a context of
+// its own, as the old sessions had): each request runs in its own context,
+// the loop in its own between requests.
 
 aiolocals::local<std::string> session_tag{"session_tag"};
 
@@ -346,27 +333,20 @@ request request_with_id(const std::string& id) {
   return req;
 }
 
-// Runs `body` as a session on a 2-thread io_context until everything ends.
+// Runs `body` as a connection's loop (aiolocals::co_spawn) on a 2-thread
+// io_context until everything ends.
 template <class Body>
 void run_session(const Body& body) {
   asio::io_context io(2);
-  aiolocals::co_spawn_session(io, body(), asio::detached);
+  aiolocals::co_spawn(io, body(), asio::detached);
   std::thread second([&] { io.run(); });
   io.run();
   second.join();
 }
 
-template <class Executor>
-bool runs_on_session_executor(const Executor& ex) {
-  return ex.template target<aiolocals::session_executor<asio::io_context::executor_type>>() !=
-         nullptr;
-}
-
-TEST(Session, EachRequestRunsInTheSessionItselfInItsOwnContext) {
+TEST(Session, EachRequestRunsInItsOwnContextAndTheLoopInItsOwn) {
   std::vector<std::string> seen;  // written by one coroutine at a time
-  bool fast_path = true;
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
-    fast_path = fast_path && runs_on_session_executor(co_await asio::this_coro::executor);
     seen.push_back(aiolocals::request.get().id + (session_tag.is_set() ? " +tag" : ""));
     co_await asio::post(asio::use_awaitable);
     seen.push_back(aiolocals::request.get().id);
@@ -387,58 +367,10 @@ TEST(Session, EachRequestRunsInTheSessionItselfInItsOwnContext) {
     }
   };
   run_session(session);
-  EXPECT_TRUE(fast_path);
   EXPECT_EQ(session_tag.get(), "spawner's");  // the session wrote its own copy
   EXPECT_EQ(seen, (std::vector<std::string>{"session sees spawner's", "a", "a", "a",
                                             "echo a session's", "b", "b", "b", "echo b session's",
                                             "c", "c", "c", "echo c session's"}));
-}
-
-// Asio recycles a coroutine frame only up to 1020 bytes, and a larger one
-// also evicts the handler's frame from the thread's two-entry cache: the
-// tracked coroutine's frame must stay under it (it was 1392 bytes, and a
-// request then cost two malloc'ed frames). Several Beast body types, since
-// each message's size enters the frame three times. (A handler that
-// suspends keeps a third frame alive, the operation's, and then misses the
-// two-entry cache with or without tracking around it: see
-// docs/benchmarks.md.)
-#if defined(AIOLOCALS_COUNTS_ALIGNED_ALLOCS)
-template <class Body>
-long aligned_allocations_for_100_tracked_requests() {
-  using body_request = http::request<Body>;
-  using body_response = http::response<Body>;
-  auto tracked = aiolocals::track_requests([](body_request req) -> asio::awaitable<body_response> {
-    co_return body_response{http::status::ok, req.version()};
-  });
-  long during = -1;
-  asio::io_context io(1);
-  aiolocals::co_spawn_session(
-      io,
-      [&]() -> asio::awaitable<void> {
-        long before = 0;
-        for (int i = 0; i < 103; ++i) {
-          if (i == 3) before = aligned_allocations.load();  // the caches are filled
-          body_request req{http::verb::get, "/frames", 11};
-          req.set("X-Request-ID", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
-          body_response res = co_await tracked(std::move(req));
-          EXPECT_EQ(res["X-Request-ID"], "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
-        }
-        during = aligned_allocations.load() - before;
-      }(),
-      asio::detached);
-  io.run();
-  return during;
-}
-#endif
-
-TEST(Session, ATrackedRequestAllocatesNoCoroutineFrame) {
-#if defined(AIOLOCALS_COUNTS_ALIGNED_ALLOCS)
-  EXPECT_EQ(aligned_allocations_for_100_tracked_requests<http::string_body>(), 0);
-  EXPECT_EQ(aligned_allocations_for_100_tracked_requests<http::dynamic_body>(), 0);
-  EXPECT_EQ(aligned_allocations_for_100_tracked_requests<http::empty_body>(), 0);
-#else
-  GTEST_SKIP() << "the sanitizers own aligned_alloc";
-#endif
 }
 
 // Yields to the io_context until `flag` is set (by another coroutine or
@@ -495,13 +427,11 @@ TEST(Session, ChildrenStartedInARequestKeepItsContextAfterItEnds) {
 TEST(Session, TasksStartedBetweenRequestsNeverSeeARequest) {
   // A watchdog started by the session before its first request shares the
   // session's context; it runs during a request and calls a tracked
-  // handler itself (which then takes the task-per-request path).
+  // handler itself.
   std::vector<std::string> watchdog_saw;  // the watchdog's alone
   std::atomic<bool> wake{false}, done{false};
-  bool handler_fast_path = false, nested_fast_path = true;
   auto seen = [] { return aiolocals::request.is_set() ? aiolocals::request.get().id : "-"; };
   auto inner = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
-    nested_fast_path = runs_on_session_executor(co_await asio::this_coro::executor);
     watchdog_saw.push_back("inner " + seen());
     co_await asio::post(asio::use_awaitable);
     watchdog_saw.push_back("inner " + seen());
@@ -517,7 +447,6 @@ TEST(Session, TasksStartedBetweenRequestsNeverSeeARequest) {
     done = true;
   };
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
-    handler_fast_path = runs_on_session_executor(co_await asio::this_coro::executor);
     wake = true;
     co_await until(done);  // the watchdog runs meanwhile
     EXPECT_EQ(aiolocals::request.get().id, "a");
@@ -528,20 +457,15 @@ TEST(Session, TasksStartedBetweenRequestsNeverSeeARequest) {
     co_await tracked(request_with_id("a"));
   };
   run_session(session);
-  EXPECT_TRUE(handler_fast_path);
-  EXPECT_FALSE(nested_fast_path);
   EXPECT_EQ(watchdog_saw, (std::vector<std::string>{"-", "-", "inner w", "inner w", "-"}));
 }
 
 TEST(Session, OverAStrandWithAResultDeliveredInTheSpawnersContext) {
-  // A session executor over a strand is too big for any_io_executor's small
-  // buffer: its copies then share one object, so no copy can be told apart
-  // from the session's own, and every request takes the task path.
+  // The handler's task runs on the strand, wrapped in the request's context.
   using strand_type = asio::strand<asio::io_context::executor_type>;
-  bool fast_path = true, task_path = false;
+  bool task_path = false;
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     auto ex = co_await asio::this_coro::executor;
-    fast_path = ex.target<aiolocals::session_executor<strand_type>>() != nullptr;
     task_path = ex.target<aiolocals::context_executor<strand_type>>() != nullptr;
     co_await asio::post(asio::use_awaitable);
     response res{http::status::ok, req.version()};
@@ -556,7 +480,7 @@ TEST(Session, OverAStrandWithAResultDeliveredInTheSpawnersContext) {
   asio::io_context io(2);
   auto spawner_tag = session_tag.scoped("spawner's");
   std::string result, completion_saw;
-  aiolocals::co_spawn_session(asio::make_strand(io), session(),
+  aiolocals::co_spawn(asio::make_strand(io), session(),
                               [&](std::exception_ptr error, std::string value) {
                                 result = error ? "error" : value;
                                 completion_saw = session_tag.get();
@@ -564,13 +488,12 @@ TEST(Session, OverAStrandWithAResultDeliveredInTheSpawnersContext) {
   std::thread second([&] { io.run(); });
   io.run();
   second.join();
-  EXPECT_FALSE(fast_path);
   EXPECT_TRUE(task_path);
   EXPECT_EQ(result, "s-1 s-1");
   EXPECT_EQ(completion_saw, "spawner's");
 }
 
-TEST(Session, ATrackedCallNestedInAHandlerTakesTheTaskPath) {
+TEST(Session, ATrackedCallNestedInAHandlerRunsInItsOwnContext) {
   std::vector<std::string> seen;
   auto inner = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     seen.push_back("inner " + aiolocals::request.get().id);
@@ -625,33 +548,6 @@ TEST(Session, AnEscapedExceptionBecomesA500AndTheSessionGoesOn) {
   EXPECT_EQ(results, (std::vector<std::string>{"500 boom-1", "200 ok-2"}));
 }
 
-TEST(Session, TheSessionWaitsForItsContextWhenAChildHoldsIt) {
-  // When the handler returns, a child of the session runs in the session's
-  // context on the other thread: the session must not switch into it there
-  // and then, but resume in it once the child has left.
-  std::atomic<bool> handler_returning{false}, child_holds{false}, release{false};
-  std::atomic<bool> session_back_in_own{false};
-  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
-    handler_returning = true;
-    while (!child_holds) std::this_thread::yield();
-    co_return response{http::status::ok, req.version()};
-  });
-  auto session = [&]() -> asio::awaitable<void> {
-    session_tag.set("session's");
-    auto ex = co_await asio::this_coro::executor;
-    asio::post(ex, [&] {  // runs in the session's context, on the other thread
-      while (!handler_returning) std::this_thread::yield();
-      child_holds = true;
-      for (int i = 0; i < 100 && !release; ++i) std::this_thread::yield();
-    });
-    co_await tracked(request_with_id("a"));
-    release = true;
-    session_back_in_own = !aiolocals::request.is_set() && session_tag.get() == "session's";
-  };
-  run_session(session);
-  EXPECT_TRUE(session_back_in_own);
-}
-
 TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
   // The io_context is destroyed while the handler waits: the frames are torn
   // down without resuming (AddressSanitizer checks that nothing dangles).
@@ -666,7 +562,7 @@ TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
   {
     asio::io_context io(1);
     auto session = [&]() -> asio::awaitable<void> { co_await tracked(request_with_id("pending")); };
-    aiolocals::co_spawn_session(io, session(), asio::detached);
+    aiolocals::co_spawn(io, session(), asio::detached);
     io.run_for(std::chrono::milliseconds(0));
     while (!started) io.run_one();
   }
@@ -677,7 +573,7 @@ TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
 // End to end: a 2-thread server, 64 client connections, 10,048 requests, half
 // with their own id; each handler logs from 3 resumptions through a sync and
 // an async logger. Every line must carry the id its client received; with
-// connections spawned as sessions and as plain tasks.
+// connections spawned by aiolocals::co_spawn and by plain asio::co_spawn.
 class EndToEnd : public ::testing::TestWithParam<spawn_as> {};
 
 TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
@@ -769,9 +665,9 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
     EXPECT_EQ(without_id, 0);
   }
 }
-INSTANTIATE_TEST_SUITE_P(Spawned, EndToEnd, ::testing::Values(spawn_as::session, spawn_as::task),
+INSTANTIATE_TEST_SUITE_P(Spawned, EndToEnd, ::testing::Values(spawn_as::copy, spawn_as::task),
                          [](const auto& info) {
-                           return info.param == spawn_as::session ? "AsSessions" : "AsTasks";
+                           return info.param == spawn_as::copy ? "WithACopy" : "AsPlainTasks";
                          });
 
 }  // namespace

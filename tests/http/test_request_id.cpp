@@ -20,6 +20,7 @@
 #include "../../src/chacha20.hpp"
 #include "../../src/entropy.hpp"
 #include "aiolocals/http/request_id.hpp"
+#include "aiolocals/request_tracking.hpp"
 
 namespace {
 

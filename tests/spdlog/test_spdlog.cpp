@@ -227,7 +227,7 @@ void backtrace_never_carries_another_requests_id(MakeLogger make_logger) {
   EXPECT_EQ(warnings.count(), 1);
 }
 
-TEST(Backtrace, ASyncLoggersReplayedLinesNeverCarryTheDumpersId) {
+TEST(Backtrace, ASynchronousLoggersReplayedLinesNeverCarryTheDumpersId) {
   backtrace_never_carries_another_requests_id([](std::shared_ptr<capture_sink> sink) {
     auto logger = std::make_shared<spdlog::logger>("backtrace-sync", sink);
     spdlog::register_logger(logger);  // where the warning finds its handler

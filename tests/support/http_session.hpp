@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // A minimal Beast HTTP/1.1 server loop and client call, shared by the demo
-// and the end-to-end test (the demo is a test too). Your own session loop stays yours: the
-// aiolocals-specific lines are that `handler` is a tracked one
-// (aiolocals::track_requests) and that `serve` starts each connection with
-// aiolocals::co_spawn_session.
+// and the end-to-end test (the demo is a test too). Your own connection loop stays yours:
+// the aiolocals-specific line is that `handler` is a tracked one
+// (aiolocals::track_requests); `serve` starts each connection with
+// aiolocals::co_spawn by default, and plain asio::co_spawn works as well.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -66,10 +66,9 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const Handler& handle
 
 // How `serve` starts each connection's coroutine.
 enum class spawn_as {
-  session,  // aiolocals::co_spawn_session: each request is handled in the
-            // connection's own coroutine, switched into its context
-  task,     // plain asio::co_spawn: the tracked handler runs each request
-            // as a task of its own (works too, costs more per request)
+  copy,     // aiolocals::co_spawn: the connection's loop in a copy of the
+            // acceptor's context
+  task,     // plain asio::co_spawn: the loop in the thread's root context
   strand,   // plain asio::co_spawn onto a strand of its own, as Beast's
             // examples serve each connection (a baseline for benchmarks)
 };
@@ -78,13 +77,13 @@ enum class spawn_as {
 // its own (the tracked handler gives each request its own context).
 template <class Handler>
 asio::awaitable<void> serve(tcp::acceptor& acceptor, const Handler& handler,
-                            spawn_as spawn = spawn_as::session) {
+                            spawn_as spawn = spawn_as::copy) {
   for (;;) {
     auto [error, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
-    if (spawn == spawn_as::session) {
-      aiolocals::co_spawn_session(acceptor.get_executor(),
-                                  serve_connection(std::move(socket), handler), asio::detached);
+    if (spawn == spawn_as::copy) {
+      aiolocals::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler),
+                          asio::detached);
     } else if (spawn == spawn_as::strand) {
       asio::co_spawn(asio::make_strand(acceptor.get_executor()),
                      serve_connection(std::move(socket), handler), asio::detached);

@@ -5,6 +5,7 @@
 // spdlog/common.h; fmt FMT_VERSION.)
 #include "aiolocals/context.hpp"
 #include "aiolocals/http/request_id.hpp"
+#include "aiolocals/request_tracking.hpp"
 #include "aiolocals/local.hpp"
 #include "aiolocals/log/escape.hpp"
 #include "aiolocals/log/json.hpp"

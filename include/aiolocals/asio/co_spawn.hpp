@@ -65,6 +65,19 @@ template <class T, class AwaitableExecutor>
   aiolocals::co_spawn(ex, std::move(awaitable), boost::asio::detached);
 }
 
+/// Deprecated since 0.5: an alias of `co_spawn(ex, connection_loop, token)`.
+/// Sessions (a connection's loop whose executor switched into each request's
+/// context) are gone: their executor's copies could not equal their source,
+/// as Asio's executor requirements ask, and `track_requests` now serves every
+/// way a connection is started through one path.
+template <class... Args>
+[[deprecated(
+    "aiolocals::co_spawn_session is an alias: use aiolocals::co_spawn (or plain "
+    "asio::co_spawn) for a connection's loop")]] auto co_spawn_session(Args&&... args)
+    -> decltype(aiolocals::co_spawn(std::forward<Args>(args)...)) {
+  return aiolocals::co_spawn(std::forward<Args>(args)...);
+}
+
 /// The coroutine form of `ctx.run(f)` (and of Python's `with Context():`):
 /// awaits `body` with `ctx` current at every one of its resumptions, on
 /// whichever thread, and returns its result; the caller's context is

@@ -37,6 +37,7 @@ class context_executor : public detail::adapter_interface<context_executor<Execu
   /// Runs functions on `inner`, each inside `ctx` (shared, not copied).
   context_executor(const Executor& inner, context ctx) : inner_(inner), context_(std::move(ctx)) {
     (void)peelable_;
+    detail::install_asio_probe();
   }
 
   /// Converts from an adapter over a compatible executor (as strand does).
@@ -105,6 +106,33 @@ class context_executor : public detail::adapter_interface<context_executor<Execu
 template <class Executor>
 context_executor(const Executor&, context) -> context_executor<Executor>;
 
+namespace detail {
+
+template <class Executor>
+struct is_context_executor : std::false_type {};
+template <class Executor>
+struct is_context_executor<context_executor<Executor>> : std::true_type {};
+
+// `ex` wrapped to run in `ctx`, with any adapter of ours peeled off first
+// (whatever it wraps, also through any_io_executor), so that a child
+// spawned from inside a task enters only its own context and is not
+// serialised with its parent.
+template <class Executor>
+auto with_context(const Executor& ex, context ctx) {
+  if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
+    if (auto* bare = ex.template target<boost::asio::io_context::executor_type>()) {
+      return boost::asio::any_io_executor(context_executor(*bare, std::move(ctx)));
+    }
+    if (auto peeled = peel(ex, ctx)) return std::move(*peeled);
+    return boost::asio::any_io_executor(context_executor(ex, std::move(ctx)));
+  } else if constexpr (is_context_executor<Executor>::value) {
+    return context_executor(ex.get_inner_executor(), std::move(ctx));
+  } else {
+    return context_executor(ex, std::move(ctx));
+  }
+}
+
+}  // namespace detail
 }  // namespace aiolocals
 
 namespace boost::asio {

@@ -5,13 +5,13 @@
 // framework-neutral ones of aiolocals/http/request_id.hpp).
 //
 // Beast has no middleware chain, so the tracking wraps the handler your
-// session loop already calls:
+// connection loop already calls:
 //
 //   auto handler = aiolocals::track_requests(
 //       [](http::request<http::string_body> req) -> asio::awaitable<
 //           http::response<http::string_body>> { ... });
 //   ...
-//   auto res = co_await handler(std::move(req));   // in the session loop
+//   auto res = co_await handler(std::move(req));   // in the connection loop
 //
 // For every request, the wrapper
 //  - takes the id from `X-Request-ID` (name configurable) only if it is safe
@@ -19,12 +19,10 @@
 //    and always printable ASCII), otherwise generates a fresh v4 UUID;
 //    rejected bytes are never kept;
 //  - fills `aiolocals::request` {id, method, path without the query string,
-//    kind request} in a fresh context and runs the handler in it, so every
-//    resumption of the handler, and everything it spawns, sees it: called
-//    from a session's own coroutine (aiolocals::co_spawn_session), the
-//    session is switched into the request's context and back; called from
-//    anywhere else, the handler runs as a task of its own on a
-//    `context_executor`;
+//    kind request} in a fresh context and runs the handler in it, as a task
+//    of its own on a `context_executor`, so every resumption of the
+//    handler, and everything it spawns, sees it, however the connection's
+//    loop was started;
 //  - echoes the id in the response's `X-Request-ID`, also on error
 //    responses, and when the handler throws (a 500, the exception reported
 //    once through `tracking_options::on_exception`, in a copy of the
@@ -33,10 +31,9 @@
 //    on a plain executor resumes from that executor's queue, never inside
 //    the finished request's context.
 //
-// Cost per request: header validation (or one generated id), one context,
-// and two context swaps in a session or one co_spawn elsewhere; figures in
-// docs/benchmarks.md.
-// Thread-safety: a tracked handler may be called from any number of sessions
+// Cost per request: header validation (or one generated id), one context
+// and one co_spawn; figures in docs/benchmarks.md.
+// Thread-safety: a tracked handler may be called from any number of connections
 // and threads at once; options are copied into it and only read.
 #pragma once
 
@@ -64,9 +61,10 @@
 #include <vector>
 
 #include "aiolocals/asio/co_spawn.hpp"
-#include "aiolocals/asio/session.hpp"
 #include "aiolocals/http/request_id.hpp"
+#include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
+#include "aiolocals/request_tracking.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
@@ -322,57 +320,28 @@ class tracked_handler {
     using awaitable_type =
         std::invoke_result_t<const Handler&, boost::beast::http::request<Body, Fields>>;
     using response_type = typename awaitable_type::value_type;
-    using executor_type = typename awaitable_type::executor_type;
 
     tracked_request tracked = start_tracking(req, options_, id_field_);
-
-    // Called from a session's own coroutine (co_spawn_session), the handler
-    // runs in it, switched into the request's context; from anywhere else,
-    // as a task of its own.
-    std::optional<session_request> in_session;
-    {
-      const executor_type ex = co_await boost::asio::this_coro::executor;
-      if (session_state* session = own_session(ex)) {
-        in_session.emplace(*session, tracked.request_context);
-        if (!in_session->begin()) in_session.reset();
-      }
-    }
     std::exception_ptr error;
     try {
-      // The handler's response is made straight into `res` on either path,
-      // and moved once more, into this coroutine's result (a Beast message
-      // costs to move). The call is a statement of its own: its argument, a
-      // request, is then no temporary of the co_await and takes no room in
-      // this coroutine's frame, which Asio recycles only up to 1020 bytes.
-      awaitable_type call =
-          in_session ? handler_(std::move(req)) : respond_as_task<awaitable_type>(req, tracked);
+      // The handler's response is made straight into an optional in the
+      // task's caller, and moved once more, into this coroutine's result (a
+      // Beast message costs to move). The call is a statement of its own:
+      // its argument, a request, is then no temporary of the co_await and
+      // takes no room in this coroutine's frame, which Asio recycles only up
+      // to 1020 bytes.
+      awaitable_type call = respond_as_task<awaitable_type>(req, tracked);
       response_type res = co_await std::move(call);
-      if (leave_session(in_session)) {
-        co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
-      }
       res.set(options_.header_name, tracked.id.view());
       co_return res;
     } catch (...) {
       error = std::current_exception();
-    }
-    if (leave_session(in_session)) {
-      co_await boost::asio::post(boost::asio::use_awaitable_t<executor_type>{});
     }
     report_exception(tracked, error);
     co_return failure_response<response_type>(tracked, options_.header_name);
   }
 
  private:
-  // Ends the session's request if one was begun: true if the caller must
-  // still leave the request's context by a resumption in the session's
-  // (see session_request::end).
-  static bool leave_session(std::optional<session_request>& in_session) noexcept {
-    if (!in_session) return false;
-    const bool back = in_session->end();
-    in_session.reset();
-    return !back;
-  }
-
   // Calls on_exception once, in a copy of the request's context: the same
   // values, and free to enter while a child of the request (or another
   // thread) has the request's own context entered. What on_exception

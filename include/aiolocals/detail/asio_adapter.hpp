@@ -37,9 +37,9 @@ namespace detail {
 
 // What the adapter hands to its inner executor: the user's function plus the
 // context to run it in, entered only when the function really runs (perhaps
-// later, on another thread). With `Replaceable`, the function may swap the
-// entered context for another (detail::replace_entry: a session's requests).
-template <class Function, class Executor, bool Replaceable = false>
+// later, on another thread). While it runs, the thread's `outside` names
+// what was current before.
+template <class Function, class Executor>
 class context_entering_function {
  public:
   template <class F, class Inner>
@@ -55,28 +55,16 @@ class context_entering_function {
       repost(std::move(*this));
       return;
     }
-    scope* const mark = this_thread.innermost;
-    if constexpr (Replaceable) {
-      replaceable_entry entry{impl, mark, impl->depth, false, this_thread.replaceable, impl};
-      this_thread.replaceable = &entry;
-      bool scope_left_open = false;
-      try {
-        std::move(function_)();
-      } catch (...) {
-        finish_replaceable(entry, previous, mark);
-        throw;
-      }
-      scope_left_open = finish_replaceable(entry, previous, mark);
-      if (scope_left_open) throw_scope_left_open();
-    } else {
-      try {
-        std::move(function_)();
-      } catch (...) {
-        finish(impl, previous, mark);
-        throw;
-      }
-      if (finish(impl, previous, mark)) throw_scope_left_open();
+    thread_state& state = this_thread;
+    scope* const mark = state.innermost;
+    context_impl* const outer = std::exchange(state.outside, previous);
+    try {
+      std::move(function_)();
+    } catch (...) {
+      finish(impl, previous, mark, outer);
+      throw;
     }
+    if (finish(impl, previous, mark, outer)) throw_scope_left_open();
   }
 
  private:
@@ -100,18 +88,12 @@ class context_entering_function {
   // Leaves the context; true if the function returned with a scope still
   // open (held across co_await), which is closed and reported.
   [[gnu::always_inline]] static bool finish(context_impl* impl, context_impl* previous,
-                                            scope* mark) noexcept {
-    const bool scope_left_open = this_thread.innermost != mark;
+                                            scope* mark, context_impl* outer) noexcept {
+    thread_state& state = this_thread;
+    const bool scope_left_open = state.innermost != mark;
     if (scope_left_open) abandon_scopes(mark);
+    state.outside = outer;
     leave(impl, previous);
-    return scope_left_open;
-  }
-  // The same for a replaceable entry: leaves the context it holds by now.
-  static bool finish_replaceable(replaceable_entry& entry, context_impl* previous,
-                                 scope* mark) noexcept {
-    const bool scope_left_open = finish(entry.entered, previous, mark);
-    this_thread.replaceable = entry.outer;
-    if (entry.owns_entered) release(entry.entered);
     return scope_left_open;
   }
 
@@ -140,8 +122,6 @@ decltype(auto) query_inner(const Executor& inner, const Property& property) noex
 template <class Property>
 concept forwardable =
     !std::is_convertible_v<Property, boost::asio::execution::blocking_t::always_t>;
-
-struct session_state;
 
 // The executor interface our adapters share, shaped like asio::strand's:
 // `query` forwards (query_inner), `require`/`prefer` forward and re-wrap the
@@ -204,25 +184,16 @@ class adapter_interface {
 
 // How an adapter of ours is recognised inside an any_io_executor whatever
 // it wraps: each adapter type adds one entry (when its first object is made)
-// saying how to re-wrap its inner executor with another context, how to
-// reach that inner executor, and (a session's executor) which session's own
-// coroutine holds it. Entries are only added (lock-free push), never removed.
+// saying how to re-wrap its inner executor with another context. Entries are
+// only added (lock-free push), never removed.
 struct peeler {
   const std::type_info* type;
   boost::asio::any_io_executor (*rewrap)(const boost::asio::any_io_executor&, context&&);
-  boost::asio::any_io_executor (*inner)(const boost::asio::any_io_executor&);
-  session_state* (*own_session)(const boost::asio::any_io_executor&) noexcept;
   peeler* next;
 };
 inline constinit std::atomic<peeler*> peelers{nullptr};
 
 template <class Adapter>
-session_state* no_session(const Adapter&) noexcept {
-  return nullptr;
-}
-
-template <class Adapter,
-          session_state* (*OwnSession)(const Adapter&) noexcept = no_session<Adapter>>
 bool register_peeler() {
   if constexpr (std::is_convertible_v<Adapter, boost::asio::any_io_executor>) {
     using inner_type = typename Adapter::inner_executor_type;
@@ -232,12 +203,6 @@ bool register_peeler() {
           const Adapter* adapter = ex.template target<Adapter>();
           return boost::asio::any_io_executor(
               context_executor<inner_type>(adapter->get_inner_executor(), std::move(ctx)));
-        },
-        [](const boost::asio::any_io_executor& ex) {
-          return boost::asio::any_io_executor(ex.template target<Adapter>()->get_inner_executor());
-        },
-        [](const boost::asio::any_io_executor& ex) noexcept {
-          return OwnSession(*ex.template target<Adapter>());
         },
         nullptr};
     entry.next = peelers.load(std::memory_order_relaxed);
@@ -275,13 +240,20 @@ inline std::optional<boost::asio::any_io_executor> peel(const boost::asio::any_i
 
 // The integration's answer to "is this thread running an Asio handler?"
 // (true inside io_context::run and on thread_pool threads), given to the
-// core's root-write check once, at start-up, by every program that
-// includes this header.
+// core's root-write and scope-placement checks.
 inline bool thread_runs_asio_handlers() noexcept {
   return boost::asio::detail::thread_context::top_of_thread_call_stack() != nullptr;
 }
-inline const bool asio_handler_probe_installed =
-    (install_handler_probe(&thread_runs_asio_handlers), true);
+// Installs it once: called by every context_executor's constructor (so
+// before anything of ours runs on an executor), and at start-up by every
+// program that includes this header, so that a coroutine on a bare
+// io_context is checked too (where the compiler initialises namespace-scope
+// variables before main, as GCC and Clang do; the standard allows deferring).
+inline bool install_asio_probe() noexcept {
+  static const bool installed = (install_handler_probe(&thread_runs_asio_handlers), true);
+  return installed;
+}
+inline const bool asio_probe_installed_at_start_up = install_asio_probe();
 
 }  // namespace detail
 }  // namespace aiolocals

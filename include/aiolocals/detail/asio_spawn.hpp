@@ -1,39 +1,16 @@
 // SPDX-License-Identifier: BSL-1.0
-// aiolocals/detail/asio_spawn.hpp - internals of aiolocals::co_spawn:
-// peeling our adapter off the executor a child is spawned on, and binding a
-// completion handler to the spawner's context. Not public.
+// aiolocals/detail/asio_spawn.hpp - internals of aiolocals::co_spawn and
+// of every path that spawns a child in a context of its own: how the
+// spawner's completion handler runs outside the child's context. Not public.
 #pragma once
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 
-#include "aiolocals/asio/context_executor.hpp"
+#include "aiolocals/context.hpp"
+#include "aiolocals/detail/asio_adapter.hpp"
 
 namespace aiolocals::detail {
-
-template <class Executor>
-struct is_context_executor : std::false_type {};
-template <class Executor>
-struct is_context_executor<context_executor<Executor>> : std::true_type {};
-
-// `ex` wrapped to run in `ctx`, with any adapter of ours peeled off first
-// (whatever it wraps, also through any_io_executor), so that a child
-// spawned from inside a task enters only its own context and is not
-// serialised with its parent.
-template <class Executor>
-auto with_context(const Executor& ex, context ctx) {
-  if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
-    if (auto* bare = ex.template target<boost::asio::io_context::executor_type>()) {
-      return boost::asio::any_io_executor(context_executor(*bare, std::move(ctx)));
-    }
-    if (auto peeled = peel(ex, ctx)) return std::move(*peeled);
-    return boost::asio::any_io_executor(context_executor(ex, std::move(ctx)));
-  } else if constexpr (is_context_executor<Executor>::value) {
-    return context_executor(ex.get_inner_executor(), std::move(ctx));
-  } else {
-    return context_executor(ex, std::move(ctx));
-  }
-}
 
 template <class T>
 struct co_spawn_signature {
@@ -54,10 +31,12 @@ constexpr bool has_own_executor =
 // child, so where that executor runs functions inline (an io_context's,
 // a strand's, any that does not enter a context of its own) the awaiting
 // caller would resume, and run until its next suspension, inside the
-// child's context. Called there (the child's context is current), it posts
-// itself to its executor instead, and the caller resumes in what that
-// executor gives it: its own context, or the thread's root. Anywhere else
-// (our adapters entered the caller's context first) it runs at once.
+// child's context. Called there (the child's context is current), it runs
+// in the context the thread had outside our adapter's function when that
+// was its root (what the executor's queue would give it, without a trip
+// through the queue), and otherwise posts itself to its executor, where the
+// caller resumes in what that executor gives it. Anywhere else (our
+// adapters entered the caller's context first) it runs at once.
 template <class Handler>
 class resuming_outside {
  public:
@@ -66,16 +45,35 @@ class resuming_outside {
 
   template <class... Args>
   void operator()(Args&&... args) && {
-    if (this_thread.current == child_) [[unlikely]] {
-      auto ex = boost::asio::get_associated_executor(handler_);
-      boost::asio::post(std::move(ex), [handler = std::move(handler_),
-                                        ... results = std::decay_t<Args>(
-                                            std::forward<Args>(args))]() mutable {
-        std::move(handler)(std::move(results)...);
-      });
+    thread_state& state = this_thread;
+    if (state.current != child_) [[likely]] {
+      std::move(handler_)(std::forward<Args>(args)...);
       return;
     }
-    std::move(handler_)(std::forward<Args>(args)...);
+    context_impl* const outside = state.outside;
+    if (outside == nullptr || outside == state.root) {
+      // The root is this thread's own: no entry to take. The child's
+      // context stays entered underneath and is current again afterwards.
+      context_impl* const child = state.current;
+      state.current = outside;
+      view(state, outside);
+      struct back_in_child {
+        context_impl* child;
+        ~back_in_child() {
+          thread_state& now = this_thread;
+          now.current = child;
+          view(now, child);
+        }
+      } restore{child};
+      std::move(handler_)(std::forward<Args>(args)...);
+      return;
+    }
+    auto ex = boost::asio::get_associated_executor(handler_);
+    boost::asio::post(std::move(ex), [handler = std::move(handler_),
+                                      ... results = std::decay_t<Args>(
+                                          std::forward<Args>(args))]() mutable {
+      std::move(handler)(std::move(results)...);
+    });
   }
 
   const Handler& get() const noexcept { return handler_; }

@@ -123,7 +123,6 @@ inline constexpr slot_entry empty_entries[1] = {{0, nullptr}};
 
 struct context_impl;
 struct context_access;  // lets the integrations reach a context's impl
-struct replaceable_entry;
 
 // What `local<T>::get()` reads: a mirror of the current context's table,
 // plus the thread's bookkeeping. constinit + trivially destructible, so an
@@ -136,7 +135,10 @@ struct thread_state {
   context_impl* current = nullptr;            // null: root context not yet created
   context_impl* root = nullptr;               // this thread's root context
   scope* innermost = nullptr;                 // the last `scope` opened on this thread
-  replaceable_entry* replaceable = nullptr;   // the innermost entry replace_entry may change
+  // What was current when the innermost executor-adapter function of ours
+  // started (null: none runs): where a caller resumed inline from inside a
+  // finished child's context belongs (see detail/asio_spawn.hpp).
+  context_impl* outside = nullptr;
 };
 extern constinit thread_local thread_state this_thread [[gnu::tls_model("initial-exec")]];
 
@@ -244,45 +246,6 @@ inline context_impl* enter(context_impl* impl) {
   thread_state& state = this_thread;
   state.current = previous;
   view(state, previous);
-}
-
-// An entry made by an executor adapter whose function may swap the context it
-// runs in for another (a session's executor, when a request starts or ends):
-// it lives on the adapter's stack while the function runs, and the adapter
-// leaves `entered`, whatever it is by then.
-struct replaceable_entry {
-  context_impl* entered;
-  scope* mark;               // the innermost scope when the function started
-  std::uint32_t depth;       // entered->depth as this entry left it
-  bool owns_entered;         // entered holds a reference taken by replace_entry
-  replaceable_entry* outer;  // the entry this one hides (nested adapters)
-  context_impl* held;        // the context the adapter's function keeps alive
-};
-
-// Swaps `from` for `to` as the context of the innermost replaceable entry,
-// which must have `from` current with nothing entered or opened since (no
-// scope, no nested entry of `from`): enters `to`, gives up that entry of
-// `from`, and keeps `to` alive until the adapter leaves it (a reference,
-// unless `to` is the context the adapter's function holds: a session going
-// back to its own). False, changing nothing, if those conditions fail or
-// another thread has `to` entered.
-inline bool replace_entry(context_impl* from, context_impl* to) noexcept {
-  thread_state& state = this_thread;
-  replaceable_entry* entry = state.replaceable;
-  if (entry == nullptr || entry->entered != from || state.current != from ||
-      state.innermost != entry->mark || from->depth != entry->depth) {
-    return false;
-  }
-  context_impl* previous = nullptr;
-  if (!try_enter(to, previous)) return false;
-  const bool owns_to = to != entry->held;
-  if (owns_to) acquire(to);
-  release_entry(from);
-  if (entry->owns_entered) release(from);
-  entry->entered = to;
-  entry->depth = to->depth;
-  entry->owns_entered = owns_to;
-  return true;
 }
 
 // Called when the code run by an executor adapter returns with a `scope`

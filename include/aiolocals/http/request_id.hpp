@@ -6,8 +6,9 @@
 //
 //   std::vector<std::string_view> ids = ...;   // every X-Request-ID value, in order
 //   std::string id = aiolocals::choose_request_id(ids, options);
-//   aiolocals::request_info info =
-//       aiolocals::describe_request(method, target, ids, options);
+//
+// The record tracking stores for a request (describe_request) is made one
+// layer up, in aiolocals/request_tracking.hpp.
 //
 // Costs: see docs/benchmarks.md (choosing a client id, generating one).
 // Thread-safety: every function is thread-safe; `tracking_options` is
@@ -21,8 +22,6 @@
 #include <string>
 #include <string_view>
 
-#include "aiolocals/request.hpp"
-#include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
 
@@ -43,8 +42,8 @@ bool is_reserved_request_id(std::string_view id) noexcept;
 
 /// A fresh request id: a random (v4) UUID in its 36-character lowercase
 /// text form. Its 122 random bits come from a per-thread ChaCha20 keystream
-/// keyed from the OS CSPRNG (getrandom on Linux, std::random_device
-/// elsewhere), rekeyed as it goes and afresh in a forked child, so ids are
+/// keyed from the OS CSPRNG (getrandom: Linux only, see README), rekeyed
+/// as it goes and afresh in a forked child, so ids are
 /// unpredictable and unique. Cost: tens of nanoseconds, no system call but
 /// a rekey every 256 KiB (figures in docs/benchmarks.md).
 std::string generate_request_id();
@@ -74,7 +73,8 @@ struct tracking_options {
   /// Called once, inside the request's context, when the handler throws;
   /// the client gets a 500 that carries the id. Default: one line on
   /// stderr with the id, method, path and `what()`, each escaped as the
-  /// log flags escape them.
+  /// log flags escape them (defined with the request record, in
+  /// src/request_tracking.cpp).
   std::function<void(std::exception_ptr)> on_exception = report_to_stderr;
 
   static void report_to_stderr(std::exception_ptr error);
@@ -99,16 +99,5 @@ struct incoming_headers {
   std::span<const std::string_view> traceparent;  ///< W3C traceparent
   std::span<const std::string_view> tracestate;   ///< W3C tracestate
 };
-
-/// The record request tracking stores: {chosen id, method, path without
-/// the query, kind request, the caller's trace continued with a span of
-/// our own or a new trace} (see continue_or_start_trace).
-request_info describe_request(std::string_view method, std::string_view target,
-                              const incoming_headers& headers, const tracking_options& options);
-
-/// As above for a request whose trace headers are unknown: a new trace.
-request_info describe_request(std::string_view method, std::string_view target,
-                              std::span<const std::string_view> header_values,
-                              const tracking_options& options);
 
 }  // namespace aiolocals

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aiolocals/context.hpp"
+#include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 // Random bytes for ids (request ids, trace and span ids): a per-thread
-// ChaCha20 keystream keyed from the OS CSPRNG (the why: entropy.cpp).
+// buffer of bytes from the OS CSPRNG (the why: entropy.cpp).
 // Internal to the library; the take of a few bytes inlines into the id
 // makers.
 #pragma once
@@ -12,17 +12,17 @@
 
 namespace aiolocals::detail {
 
-// Bumped in a forked child: a stream keyed before it must not go on.
+// Bumped in a forked child: bytes drawn before it must not be used again.
 extern std::atomic<unsigned> fork_generation;
 
-// One thread's keystream: 1 KiB of ChaCha20 output, handed out from the end
+// One thread's random bytes: 1 KiB from getrandom, handed out from the end
 // and erased as it goes. See entropy.cpp.
-class keystream {
+class random_buffer {
  public:
-  keystream() = default;
-  keystream(const keystream&) = delete;
-  keystream& operator=(const keystream&) = delete;
-  ~keystream();
+  random_buffer() = default;
+  random_buffer(const random_buffer&) = delete;
+  random_buffer& operator=(const random_buffer&) = delete;
+  ~random_buffer();
 
   // `count` bytes; a copy while the buffer holds them and no fork happened.
   void take(unsigned char* out, std::size_t count) {
@@ -38,35 +38,29 @@ class keystream {
   }
 
  private:
-  static constexpr unsigned refills_per_key = 256;
-  static constexpr std::size_t key_size = 32;
-
   void take_refilling(unsigned char* out, std::size_t count);
   void refill(unsigned generation);
 
   unsigned char buffer_[1024] = {};
-  std::uint32_t key_[8] = {};
   std::size_t available_ = 0;  // unread bytes at the end of buffer_
-  unsigned refills_left_ = 0;  // 0: draw a key from the OS first
   unsigned generation_ = 0;
 };
 
-// This thread's keystream, made at its first use; null once the thread's
+// This thread's random_buffer, made at its first use; null once the thread's
 // thread_local destructors have freed it.
-extern constinit thread_local keystream* this_thread_keystream [[gnu::tls_model("initial-exec")]];
-keystream* make_this_thread_keystream();
+extern constinit thread_local random_buffer* this_thread_random_buffer [[gnu::tls_model("initial-exec")]];
+random_buffer* make_this_thread_random_buffer();
 
-// Bytes taken after the thread's keystream is gone come straight from the OS.
+// Bytes taken after the thread's random_buffer is gone come straight from the OS.
 void os_random_bytes(unsigned char* out, std::size_t size);
 
 /// Fills `out` with `count` unpredictable bytes. Thread-safe. Cost: a copy
-/// out of a per-thread buffer (inline); every 992 bytes a refill (16
-/// ChaCha20 blocks); every 256 refills, and first in a thread or a forked
-/// child, one getrandom() of 32 bytes.
+/// out of a per-thread buffer (inline); every 1,024 bytes, and first in a
+/// thread or a forked child, one getrandom() of 1 KiB.
 inline void random_bytes(unsigned char* out, std::size_t count) {
-  keystream* stream = this_thread_keystream;
+  random_buffer* stream = this_thread_random_buffer;
   if (stream == nullptr) [[unlikely]] {
-    stream = make_this_thread_keystream();
+    stream = make_this_thread_random_buffer();
     if (stream == nullptr) return os_random_bytes(out, count);
   }
   stream->take(out, count);

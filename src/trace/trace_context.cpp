@@ -170,7 +170,7 @@ std::optional<std::string> validate_tracestate(std::span<const std::string_view>
 
 trace_context start_trace() {
   trace_context started;
-  // Both ids in one draw from the keystream.
+  // Both ids in one draw of random bytes.
   unsigned char bytes[sizeof started.trace.bytes + sizeof started.span.bytes];
   do {
     detail::random_bytes(bytes, sizeof bytes);

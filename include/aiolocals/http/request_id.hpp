@@ -41,11 +41,11 @@ inline constexpr std::size_t max_request_id_size = 256;
 bool is_reserved_request_id(std::string_view id) noexcept;
 
 /// A fresh request id: a random (v4) UUID in its 36-character lowercase
-/// text form. Its 122 random bits come from a per-thread ChaCha20 keystream
-/// keyed from the OS CSPRNG (getrandom: Linux only, see README), rekeyed
-/// as it goes and afresh in a forked child, so ids are
-/// unpredictable and unique. Cost: tens of nanoseconds, no system call but
-/// a rekey every 256 KiB (figures in docs/benchmarks.md).
+/// text form. Its 122 random bits come from a per-thread buffer of bytes
+/// from the OS CSPRNG (getrandom: Linux only, see README), each zeroed once
+/// used and refilled afresh in a forked child, so ids are unpredictable and
+/// unique. Cost: tens of nanoseconds, one system call per 1 KiB drawn
+/// (figures in docs/benchmarks.md).
 std::string generate_request_id();
 
 /// The part of a request-target before any '?' or '#': the query string

@@ -83,7 +83,7 @@ trace_context continue_or_start_trace(std::span<const std::string_view> tracepar
 /// A new trace: fresh trace id and span id, no parent.
 trace_context start_trace();
 
-/// A fresh random trace id / span id (the keystream behind
+/// A fresh random trace id / span id (the random bytes behind
 /// generate_request_id, never all zeros).
 trace_id generate_trace_id();
 span_id generate_span_id();

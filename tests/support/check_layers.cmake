@@ -6,9 +6,10 @@
 #             include_graph_core) and nothing of ours above them
 #   neutral   log/, trace/, http/: the core and each other
 #   record    request.hpp, request_tracking.hpp: the core and neutral layers
-#   adapters  asio/, beast/, spdlog/ and their detail/ internals; a detail/
-#             header never includes a public adapter header; asio never
-#             includes beast or spdlog, spdlog never asio or beast
+#   adapters  asio/, beast/ (with beast/detail/, its machinery), spdlog/,
+#             and detail/asio_*; a top-level detail/ header never includes a
+#             public adapter header; asio never includes beast or spdlog,
+#             spdlog never asio or beast
 # Usage: cmake -DROOT=<source dir> [-DINJECT=<file>:<header>] -P check_layers.cmake
 # (INJECT adds one edge, so that a test can prove a wrong one is caught.)
 cmake_minimum_required(VERSION 3.25)

@@ -157,7 +157,7 @@ void BM_OutgoingRequestIdByHand(benchmark::State& state) {
 }
 BENCHMARK(BM_OutgoingRequestIdByHand);
 void BM_OutgoingRequestPropagated(benchmark::State& state) {
-  outgoing_calls(state, [](request& out) { aiolocals::propagate(out); });
+  outgoing_calls(state, [](request& out) { aiolocals::propagate(out).end(200); });
 }
 BENCHMARK(BM_OutgoingRequestPropagated);
 void BM_TrackedHandlerClientId(benchmark::State& state) {

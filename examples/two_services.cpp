@@ -52,8 +52,8 @@ namespace json = boost::json;
 // The client helper of a service: every outgoing call goes through it, so
 // every call carries the current request's id and trace.
 asio::awaitable<response> call(tcp::endpoint to, request req) {
-  aiolocals::propagate(req);
   req.set(http::field::host, to.address().to_string());
+  auto call_span = aiolocals::propagate(req);  // this call's own client span
   req.keep_alive(false);
   req.prepare_payload();
   beast::tcp_stream stream(co_await asio::this_coro::executor);
@@ -63,6 +63,7 @@ asio::awaitable<response> call(tcp::endpoint to, request req) {
   beast::flat_buffer buffer;
   response res;
   co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+  call_span.end(res.result_int());
   co_return res;
 }
 
@@ -111,16 +112,25 @@ struct service {
       co_return co_await validation_service(req);
     }
     if (auto order = two_services::number_after(req.target(), "/orders/"); order && downstream) {
-      request ask{http::verb::get, "/inventory/" + std::to_string(*order), 11};
-      response stock = co_await call(*downstream, std::move(ask));
-      spdlog::info("inventory answered {}: {}", stock.result_int(), stock.body());
-      co_return reply(req, http::status::ok, "order " + std::to_string(*order) + ": " + stock.body());
+      // Two calls to B, each with a client span of its own.
+      response price = co_await call(
+          *downstream, request{http::verb::get, "/prices/" + std::to_string(*order), 11});
+      response stock = co_await call(
+          *downstream, request{http::verb::get, "/inventory/" + std::to_string(*order), 11});
+      spdlog::info("price answered {}, inventory answered {}: {}", price.result_int(),
+                   stock.result_int(), stock.body());
+      co_return reply(req, http::status::ok,
+                      "order " + std::to_string(*order) + ": " + stock.body() + ", " + price.body());
     }
     if (auto item = two_services::number_after(req.target(), "/inventory/"); item && !downstream) {
       asio::steady_timer lookup(co_await asio::this_coro::executor, std::chrono::microseconds(50));
       co_await lookup.async_wait(asio::use_awaitable);  // a resumption, as a real lookup has
       spdlog::info("item {} in stock", *item);
       co_return reply(req, http::status::ok, "in stock");
+    }
+    if (auto item = two_services::number_after(req.target(), "/prices/"); item && !downstream) {
+      spdlog::info("price of item {}", *item);
+      co_return reply(req, http::status::ok, "price 42");
     }
     spdlog::warn("no such resource");
     co_return reply(req, http::status::not_found, "not found\n");
@@ -132,6 +142,9 @@ int serve_main(const std::string& name, const std::string& port_file,
   auto logger = aiolocals::make_async_logger(name, {std::make_shared<spdlog::sinks::stdout_sink_mt>()});
   logger->set_formatter(aiolocals::make_json_formatter());
   spdlog::set_default_logger(logger);
+  // Every span (the server span of each request, the client span of each
+  // call) as one JSON line beside the log lines.
+  aiolocals::add_span_sink(aiolocals::json_lines_span_sink(stdout));
 
   asio::io_context io(2);
   tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});

@@ -14,6 +14,7 @@
 #include "aiolocals/detail/hex.hpp"
 #include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
+#include "aiolocals/span.hpp"
 #include "spdlog_internal.hpp"
 
 namespace aiolocals {
@@ -52,7 +53,7 @@ void append_padded(::spdlog::memory_buf_t& dest, std::string_view text,
   for (std::size_t i = before; i < pad; ++i) dest.push_back(' ');
 }
 
-// One flag: a field of the current request, '-' outside a request or when
+// One flag: a field of the current request or span, '-' outside one or when
 // the field is empty (a job has no method, a record may have no trace), the
 // marker where the line's request cannot be known. `Field` says what to read
 // and whether it needs escaping (client bytes do; hex ids do not).
@@ -65,9 +66,8 @@ class request_flag final : public ::spdlog::custom_flag_formatter {
       append_padded(dest, unknown_context_marker, padinfo_, false);
       return;
     }
-    const request_info* current = request.find();
     typename Field::scratch scratch{};
-    const std::string_view value = current != nullptr ? Field::read(*current, scratch) : "";
+    const std::string_view value = Field::read(scratch);
     if (value.empty()) {
       append_padded(dest, "-", padinfo_, false);
     } else {
@@ -141,19 +141,24 @@ template <std::string request_info::*member>
 struct text_field {
   static constexpr bool escape = true;
   struct scratch {};
-  static std::string_view read(const request_info& info, scratch&) noexcept { return info.*member; }
+  static std::string_view read(scratch&) noexcept {
+    const request_info* current = request.find();
+    return current != nullptr ? std::string_view(current->*member) : std::string_view();
+  }
 };
 
-// %J / %K: the W3C trace id / this hop's span id in lowercase hex, written
-// into a buffer on the stack (no allocation per line).
+// %J / %K: the W3C trace id / the current span's id (the innermost
+// `aiolocals::span` block, else the request's server span) in lowercase
+// hex, written into a buffer on the stack (no allocation per line).
 template <bool span>
 struct trace_field {
   static constexpr bool escape = false;
   using scratch = std::array<char, 32>;
-  static std::string_view read(const request_info& info, scratch& hex) noexcept {
-    if (!info.trace.is_valid()) return {};
+  static std::string_view read(scratch& hex) noexcept {
+    const span_context current = current_span();
+    if (!current.is_valid()) return {};
     const std::span<const std::uint8_t> bytes =
-        span ? std::span<const std::uint8_t>(info.trace.span.bytes) : info.trace.trace.bytes;
+        span ? std::span<const std::uint8_t>(current.span.bytes) : current.trace.bytes;
     return {hex.data(), static_cast<std::size_t>(detail::write_hex(bytes, hex.data()) - hex.data())};
   }
 };

@@ -11,6 +11,7 @@
 
 #include "aiolocals/log/json.hpp"
 #include "aiolocals/request.hpp"
+#include "aiolocals/span.hpp"
 #include "aiolocals/spdlog/flags.hpp"
 #include "spdlog_internal.hpp"
 
@@ -47,14 +48,6 @@ void append_hex_field(buffer& out, std::string_view key, std::span<const std::ui
   out.append(field.data(), p);
 }
 
-// `value` as exactly `digits` decimal digits at `out`.
-void put_digits(char* out, std::uint64_t value, int digits) {
-  for (int i = digits - 1; i >= 0; --i) {
-    out[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-}
-
 }  // namespace
 
 json_formatter::json_formatter(std::string eol) : eol_(std::move(eol)) {}
@@ -66,21 +59,7 @@ void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest)
   const auto nanos = duration_cast<nanoseconds>(since_epoch - second).count();
   if (second.count() != cached_second_) {
     // The date and time of a new second (spdlog caches its own the same way).
-    const sys_days day = floor<days>(sys_seconds(second));
-    const year_month_day date(day);
-    const hh_mm_ss time(sys_seconds(second) - day);
-    char* t = cached_text_;
-    put_digits(t, static_cast<std::uint64_t>(static_cast<int>(date.year())), 4);
-    t[4] = '-';
-    put_digits(t + 5, static_cast<unsigned>(date.month()), 2);
-    t[7] = '-';
-    put_digits(t + 8, static_cast<unsigned>(date.day()), 2);
-    t[10] = 'T';
-    put_digits(t + 11, static_cast<std::uint64_t>(time.hours().count()), 2);
-    t[13] = ':';
-    put_digits(t + 14, static_cast<std::uint64_t>(time.minutes().count()), 2);
-    t[16] = ':';
-    put_digits(t + 17, static_cast<std::uint64_t>(time.seconds().count()), 2);
+    detail::write_date_time(cached_text_, sys_seconds(second));
     cached_second_ = second.count();
   }
   const request_info* current = nullptr;
@@ -96,7 +75,7 @@ void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest)
   char* p = std::copy_n("{\"time\":\"", 9, head.data());
   p = std::copy(cached_text_, cached_text_ + sizeof cached_text_ - 1, p);
   *p++ = '.';
-  put_digits(p, static_cast<std::uint64_t>(nanos), 9);
+  detail::put_digits(p, static_cast<std::uint64_t>(nanos), 9);
   p += 9;
   p = std::copy_n("Z\",\"level\":\"", 12, p);
   const auto level = ::spdlog::level::to_string_view(msg.level);
@@ -108,13 +87,15 @@ void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest)
 
   if (!known) {
     append_string_field(dest, "request_id", unknown_context_marker);
-  } else if (current != nullptr) {
-    const trace_context& trace = current->trace;
-    if (trace.is_valid()) {
-      append_hex_field(dest, "trace_id", trace.trace.bytes);
-      append_hex_field(dest, "span_id", trace.span.bytes);
-      if (trace.parent.is_valid()) append_hex_field(dest, "parent_span_id", trace.parent.bytes);
+  } else {
+    const span_context span = current_span();
+    if (span.is_valid()) {
+      append_hex_field(dest, "trace_id", span.trace.bytes);
+      append_hex_field(dest, "span_id", span.span.bytes);
+      if (span.parent.is_valid()) append_hex_field(dest, "parent_span_id", span.parent.bytes);
     }
+  }
+  if (known && current != nullptr) {
     append_string_field(dest, "request_id", current->id);
     if (current->kind == request_kind::job) {
       append_string_field(dest, "job", current->path);

@@ -72,3 +72,4 @@
 
 #include "aiolocals/asio/co_spawn.hpp"
 #include "aiolocals/asio/context_executor.hpp"
+#include "aiolocals/asio/span.hpp"

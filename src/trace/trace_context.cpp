@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// W3C Trace Context Level 1 parsing and formatting.
+// W3C Trace Context Level 2 parsing and formatting.
 #include "aiolocals/trace/trace_context.hpp"
 
 #include <algorithm>
@@ -8,9 +8,14 @@
 
 #include "../entropy.hpp"
 #include "aiolocals/log/escape.hpp"
+#include "aiolocals/trace/span_record.hpp"
 
 namespace aiolocals {
 namespace {
+
+// At most this many valid members are read (twice what can be passed on):
+// the work per header stays bounded whatever a client sends.
+constexpr std::size_t tracestate_members_read = 64;
 
 // A lowercase hex digit's value, or -1 (uppercase is invalid in the spec).
 int lower_hex(char c) noexcept {
@@ -56,21 +61,15 @@ Id generate_nonzero() {
 bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_key_char(char c) noexcept {
-  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/' || c == '@';
 }
 
-// key = simple-key / multi-tenant-key (W3C Trace Context, tracestate).
+// Level 2: key = ( lcalpha / DIGIT ) 0*255 ( keychar ), with '@' among the
+// key characters (Level 1's tenant@system split and its 241/14 limits are
+// gone).
 bool is_valid_key(std::string_view key) noexcept {
-  const std::size_t at = key.find('@');
-  if (at == std::string_view::npos) {
-    if (key.empty() || key.size() > 256 || !is_lcalpha(key[0])) return false;
-    return std::all_of(key.begin() + 1, key.end(), is_key_char);
-  }
-  const std::string_view tenant = key.substr(0, at), system = key.substr(at + 1);
-  if (tenant.empty() || tenant.size() > 241 || system.empty() || system.size() > 14) return false;
-  if (!(is_lcalpha(tenant[0]) || is_digit(tenant[0])) || !is_lcalpha(system[0])) return false;
-  return std::all_of(tenant.begin() + 1, tenant.end(), is_key_char) &&
-         std::all_of(system.begin() + 1, system.end(), is_key_char);
+  if (key.empty() || key.size() > 256 || !(is_lcalpha(key[0]) || is_digit(key[0]))) return false;
+  return std::all_of(key.begin() + 1, key.end(), is_key_char);
 }
 
 // value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
@@ -133,7 +132,8 @@ std::string_view format_traceparent(std::span<char, traceparent_size> out, const
   *p++ = '-';
   put_hex(span.bytes);
   *p++ = '-';
-  put_hex(std::span<const std::uint8_t>(&flags, 1));
+  const std::uint8_t sent_flags = flags & known_trace_flags;  // other bits: zero
+  put_hex(std::span<const std::uint8_t>(&sent_flags, 1));
   return {out.data(), out.size()};
 }
 
@@ -142,34 +142,56 @@ std::string format_traceparent(const trace_id& trace, const span_id& span, std::
   return std::string(format_traceparent(text, trace, span, flags));
 }
 
-std::optional<std::string> validate_tracestate(std::span<const std::string_view> values) {
-  std::string joined;
-  std::vector<std::string_view> keys;
+std::string validate_tracestate(std::span<const std::string_view> values) {
+  // The valid members, in order, the first of each key only.
+  std::vector<std::string_view> members;
   for (std::string_view value : values) {
     while (true) {
       const std::size_t comma = value.find(',');
       const std::string_view member = trim_ows(value.substr(0, comma));
-      if (!member.empty()) {
-        const std::size_t equals = member.find('=');
-        if (equals == std::string_view::npos) return std::nullopt;
+      const std::size_t equals = member.find('=');
+      if (equals != std::string_view::npos) {
         const std::string_view key = member.substr(0, equals);
-        if (!is_valid_key(key) || !is_valid_value(member.substr(equals + 1))) return std::nullopt;
-        if (std::find(keys.begin(), keys.end(), key) != keys.end()) return std::nullopt;
-        if (keys.size() == 32) return std::nullopt;
-        keys.push_back(key);
-        if (!joined.empty()) joined.push_back(',');
-        joined.append(member);
-        if (joined.size() > 512) return std::nullopt;
+        const bool known = std::any_of(members.begin(), members.end(), [&](std::string_view m) {
+          return m.size() > key.size() && m[key.size()] == '=' && m.starts_with(key);
+        });
+        if (!known && is_valid_key(key) && is_valid_value(member.substr(equals + 1))) {
+          members.push_back(member);
+          if (members.size() == tracestate_members_read) break;  // bounded work
+        }
       }
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);
     }
+    if (members.size() == tracestate_members_read) break;
+  }
+  // Over the limits: whole members go, those over 128 characters first,
+  // then from the end (the text's order), until 32 members and 512
+  // characters remain.
+  auto joined_size = [&] {
+    std::size_t size = members.empty() ? 0 : members.size() - 1;
+    for (std::string_view m : members) size += m.size();
+    return size;
+  };
+  auto over = [&] { return members.size() > max_tracestate_members || joined_size() > max_tracestate_size; };
+  for (std::size_t i = members.size(); i-- > 0 && over();) {
+    if (members[i].size() > 128) members.erase(members.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  while (over()) members.pop_back();
+  std::string joined;
+  joined.reserve(joined_size());
+  for (std::string_view m : members) {
+    if (!joined.empty()) joined.push_back(',');
+    joined.append(m);
   }
   return joined;
 }
 
 trace_context start_trace() {
   trace_context started;
+  // Level 2: every bit of our trace ids is random, so the random flag is
+  // set; sampled when this process records spans (a span sink installed).
+  started.flags = trace_flag_random | (span_recording_enabled() ? trace_flag_sampled : 0);
   // Both ids in one draw of random bytes.
   unsigned char bytes[sizeof started.trace.bytes + sizeof started.span.bytes];
   do {
@@ -191,8 +213,10 @@ trace_context continue_or_start_trace(std::span<const std::string_view> tracepar
   continued.trace = parent->trace;
   continued.parent = parent->parent;
   continued.span = generate_span_id();
-  continued.flags = parent->flags;
-  if (auto state = validate_tracestate(tracestate_values)) continued.tracestate = std::move(*state);
+  // Level 2: sampled and random pass on as received (random MUST keep the
+  // incoming value while the trace id is kept); every other bit is zero.
+  continued.flags = parent->flags & known_trace_flags;
+  continued.tracestate = validate_tracestate(tracestate_values);
   return continued;
 }
 

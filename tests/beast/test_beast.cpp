@@ -129,30 +129,40 @@ TEST(Propagate, StampsTheCurrentRequestsIdAndTraceOnAnOutgoingRequest) {
   incoming.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   incoming.set("tracestate", "rojo=1");
   http::request<http::empty_body> outgoing{http::verb::get, "/downstream", 11};
-  aiolocals::propagate(outgoing);  // outside a request: nothing
+  EXPECT_FALSE(aiolocals::propagate(outgoing).is_valid());  // outside a request: nothing
   EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
   EXPECT_EQ(outgoing.count("traceparent"), 0u);
   {
     aiolocals::request_scope scope(incoming);
-    aiolocals::propagate(outgoing);
+    auto first = aiolocals::propagate(outgoing);
     const auto& trace = aiolocals::request.get().trace;
     EXPECT_EQ(outgoing["X-Request-ID"], "prop-1");
+    // The parent-id is the call's own client span, a child of our server
+    // span, never the caller's span or our server span itself.
+    ASSERT_TRUE(first.is_valid());
+    EXPECT_EQ(first.ids().parent, trace.span);
     EXPECT_EQ(outgoing["traceparent"],
-              "00-4bf92f3577b34da6a3ce929d0e0e4736-" + trace.span.to_hex() + "-01");
-    EXPECT_NE(trace.span.to_hex(), "00f067aa0ba902b7");  // our span is the callee's parent
+              "00-4bf92f3577b34da6a3ce929d0e0e4736-" + first.ids().span.to_hex() + "-01");
+    EXPECT_NE(first.ids().span, trace.span);
     EXPECT_EQ(outgoing["tracestate"], "rojo=1");
+    const std::string first_parent(outgoing["traceparent"]);
+    auto second = aiolocals::propagate(outgoing);  // a second call: a span of its own
+    EXPECT_NE(outgoing["traceparent"], first_parent);
+    EXPECT_EQ(second.ids().parent, trace.span);
   }
 }
 
 TEST(Propagate, OutsideARequestStartsATraceOnlyWhenAsked) {
   http::request<http::empty_body> outgoing{http::verb::get, "/downstream", 11};
-  aiolocals::propagate(outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
+  auto started = aiolocals::propagate(
+      outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
   EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
   const std::string first(outgoing["traceparent"]);
   const std::vector<std::string_view> values{first};
   const auto parsed = aiolocals::parse_traceparent(values);
   ASSERT_TRUE(parsed.has_value()) << first;
-  aiolocals::propagate(outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
+  auto again = aiolocals::propagate(
+      outgoing, aiolocals::propagation_options{.start_trace_outside_request = true});
   EXPECT_NE(outgoing["traceparent"], first);  // each call outside a request: its own trace
   // A custom id header, inside a request.
   auto incoming = make_request("/in");
@@ -160,7 +170,7 @@ TEST(Propagate, OutsideARequestStartsATraceOnlyWhenAsked) {
   aiolocals::tracking_options options;
   options.header_name = "X-Correlation-ID";
   aiolocals::request_scope scope(incoming, options);
-  aiolocals::propagate(outgoing, "X-Correlation-ID");
+  auto inside = aiolocals::propagate(outgoing, "X-Correlation-ID");
   EXPECT_EQ(outgoing["X-Correlation-ID"], "corr-7");
   EXPECT_EQ(outgoing.count("X-Request-ID"), 0u);
 }

@@ -28,8 +28,13 @@ expect_refused() {  # what, then a sed program applied to one file
 }
 
 sh "$check" "$run" "$requests" > /dev/null || { echo "FAILED: the good run is refused"; exit 1; }
-expect_refused "B's parent span is not A's span" b.jsonl '5s/"parent_span_id":"[0-9a-f]*"/"parent_span_id":"0123456789abcdef"/'
-expect_refused "a B line carries another trace" b.jsonl '6s/"trace_id":"[0-9a-f]*"/"trace_id":"0123456789abcdef0123456789abcdef"/'
+# (Log lines carry "level"; span records, written beside them, "kind": each
+# program below changes the first matching line only.)
+expect_refused "B's parent span is not a client span of A" b.jsonl '/"level".*"parent_span_id"/{s/"parent_span_id":"[0-9a-f]*"/"parent_span_id":"0123456789abcdef"/;:a;n;ba}'
+expect_refused "a B line carries another trace" b.jsonl '/"level".*"trace_id"/{s/"trace_id":"[0-9a-f]*"/"trace_id":"0123456789abcdef0123456789abcdef"/;:a;n;ba}'
+expect_refused "A did not record a client span" a.jsonl '/"kind":"client"/{d;:a;n;ba}'
+expect_refused "A did not record a server span" a.jsonl '/"kind":"server"/{d;:a;n;ba}'
+expect_refused "a client span ends after its server span" a.jsonl '/"kind":"client"/{s/"end_time":"[^"]*"/"end_time":"2999-01-01T00:00:00.000000000Z"/;:a;n;ba}'
 expect_refused "an A line carries another request's id" a.jsonl '3s/"request_id":"[^"]*"/"request_id":"someone-else"/'
 expect_refused "a broken JSON line" a.jsonl '4s/}$//'
 expect_refused "a line whose request was unknown" b.jsonl '7s/"request_id":"[^"]*"/"request_id":"(unknown)"/'

@@ -319,7 +319,9 @@ TEST(RequestTrace, MissingDuplicatedOrInvalidTraceparentsRestartTheTrace) {
     EXPECT_FALSE(info.trace.parent.is_valid());  // the trace starts here
     EXPECT_NE(info.trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
     EXPECT_EQ(info.trace.tracestate, "");  // only kept with the traceparent
-    EXPECT_EQ(info.trace.flags, 0);
+    // Level 2: a trace we start has random ids, so `random` is set; not
+    // sampled while no span sink records it.
+    EXPECT_EQ(info.trace.flags, aiolocals::trace_flag_random);
   }
 }
 

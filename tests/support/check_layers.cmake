@@ -5,7 +5,7 @@
 #             detail/hex.hpp: the standard library alone (checked by
 #             include_graph_core) and nothing of ours above them
 #   neutral   log/, trace/, http/: the core and each other
-#   record    request.hpp, request_tracking.hpp: the core and neutral layers
+#   record    request.hpp, request_tracking.hpp, span.hpp: the core and neutral layers
 #   adapters  asio/, beast/ (with beast/detail/, its machinery), spdlog/,
 #             and detail/asio_*; a top-level detail/ header never includes a
 #             public adapter header; asio never includes beast or spdlog,
@@ -26,7 +26,7 @@ function(layer_of path out)
     set(${out} core PARENT_SCOPE)
   elseif(p MATCHES "^(log|trace|http)/" OR p MATCHES "^(entropy|diagnostics)\\.")
     set(${out} neutral PARENT_SCOPE)
-  elseif(p MATCHES "^(request|request_tracking)\\.(hpp|cpp)$")
+  elseif(p MATCHES "^(request|request_tracking|span)\\.(hpp|cpp)$")
     set(${out} record PARENT_SCOPE)
   elseif(p MATCHES "^detail/asio_")
     set(${out} asio_detail PARENT_SCOPE)

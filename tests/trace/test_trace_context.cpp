@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: BSL-1.0
 // Tests for aiolocals/trace/trace_context.hpp against the forms the W3C
-// Trace Context Level 1 Recommendation lists: versions, lengths, case,
-// all-zero ids, trailing data, duplicate headers, tracestate keys and limits.
+// Trace Context texts list (Level 1 Recommendation for traceparent, Level 2
+// Candidate Recommendation for flags and tracestate): versions, lengths,
+// case, all-zero ids, trailing data, duplicate headers, flags bit by bit,
+// tracestate keys, duplicates and limits.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aiolocals/trace/trace_context.hpp"
@@ -90,7 +93,7 @@ TEST(TraceIds, GeneratedIdsAreValidUniqueAndFormatAsLowercaseHex) {
   EXPECT_EQ(spans.size(), 1000u);
 }
 
-std::optional<std::string> tracestate(std::vector<std::string_view> values) {
+std::string tracestate(std::vector<std::string_view> values) {
   return aiolocals::validate_tracestate(values);
 }
 
@@ -104,33 +107,104 @@ TEST(Tracestate, ValidListsPassOnInOrderWithoutOptionalWhitespace) {
   EXPECT_EQ(tracestate({"k=value with spaces"}), "k=value with spaces");
 }
 
-TEST(Tracestate, InvalidListsAreDropped) {
-  for (std::string_view bad : {
-           "Rojo=1",         // uppercase key
-           "1abc=1",         // simple key must start with a letter
-           "rojo",           // no '='
-           "rojo=",          // empty value
-           "rojo=a,rojo=b",  // duplicate key
-           "rojo=a=b",       // '=' in value
-           "rojo=\x7f",      // outside the value alphabet
-           "tenant@=1",      // empty system id
-           "@system=1",      // empty tenant id
-           "tenant@Sys=1",   // uppercase system id
-           "tenant@systemidtoolong=1",
-       }) {
-    EXPECT_FALSE(tracestate({bad})) << bad;
-  }
-  std::string key_too_long(257, 'a');
-  EXPECT_FALSE(tracestate({key_too_long + "=1"}));
-  EXPECT_TRUE(tracestate({std::string(256, 'a') + "=1"}));
+// Level 2: "key = ( lcalpha / DIGIT ) 0*255 ( keychar )", keychar = lcalpha
+// / DIGIT / "_" / "-"/ "*" / "/" / "@". Keys Level 1 refused are valid now.
+TEST(Tracestate, Level2KeysWithAtSignsAndLongTenantsAreKept) {
+  EXPECT_EQ(tracestate({"foo@=1,bar=2"}), "foo@=1,bar=2");
+  EXPECT_EQ(tracestate({"1abc=1"}), "1abc=1");
+  EXPECT_EQ(tracestate({"foo@bar@baz=1"}), "foo@bar@baz=1");
+  const std::string tenant = std::string(242, 't') + "@v=1";      // Level 1: tenant > 241
+  const std::string system = "t@" + std::string(15, 'v') + "=1";  // Level 1: system > 14
+  EXPECT_EQ(tracestate({tenant}), tenant);
+  EXPECT_EQ(tracestate({system}), system);
+  EXPECT_EQ(tracestate({std::string(256, 'a') + "=1"}), std::string(256, 'a') + "=1");
 }
 
-TEST(Tracestate, AtMost32MembersAnd512Characters) {
+// An invalid member is dropped alone; the others pass on in order.
+TEST(Tracestate, InvalidMembersAreDroppedAndTheOthersKept) {
+  for (std::string_view bad : {
+           "Rojo=1",      // uppercase key
+           "@system=1",   // a key starts with a letter or digit
+           "_k=1",
+           "rojo",        // no '='
+           "rojo=",       // empty value
+           "rojo=a=b",    // '=' in value
+           "rojo=\x7f",   // outside the value alphabet
+           "foo.bar=1",   // '.' is no key character
+       }) {
+    const std::string header = "a=1," + std::string(bad) + ",z=2";
+    EXPECT_EQ(tracestate({header}), "a=1,z=2") << bad;
+  }
+  EXPECT_EQ(tracestate({std::string(257, 'a') + "=1,b=2"}), "b=2");  // key too long
+}
+
+// "Only one entry per key is allowed because the entry represents that last
+// position in the trace": the left-most, the most recent, is kept.
+TEST(Tracestate, OfADuplicatedKeyTheLeftMostMemberIsKept) {
+  EXPECT_EQ(tracestate({"foo=1,foo=2"}), "foo=1");
+  EXPECT_EQ(tracestate({"foo=1", "bar=3,foo=2"}), "foo=1,bar=3");
+  EXPECT_EQ(tracestate({"foo=,foo=2"}), "foo=2");  // an invalid one does not count
+}
+
+// "Entries larger than 128 characters long SHOULD be removed first. Then
+// entries SHOULD be removed starting from the end of tracestate."
+TEST(Tracestate, OverTheLimitsWholeMembersGoLongOnesFirstThenFromTheEnd) {
   std::string members;
-  for (int i = 0; i < 32; ++i) members += (i ? ",k" : "k") + std::to_string(i) + "=v";
-  EXPECT_TRUE(tracestate({members}));
-  EXPECT_FALSE(tracestate({members + ",k32=v"}));
-  EXPECT_FALSE(tracestate({"a=" + std::string(256, 'x'), "b=" + std::string(256, 'y')}));
+  for (int i = 0; i < 33; ++i) members += (i ? ",k" : "k") + std::to_string(i) + "=v";
+  std::string first32 = members.substr(0, members.rfind(",k32"));
+  EXPECT_EQ(tracestate({first32}), first32);
+  EXPECT_EQ(tracestate({members}), first32);  // the 33rd, from the end, goes
+  const std::string long1 = "long1=" + std::string(200, 'x');
+  const std::string long2 = "long2=" + std::string(200, 'y');
+  const std::string long3 = "long3=" + std::string(200, 'z');
+  // Three 206-character members and short ones, over 512: a long one goes
+  // first (the last of them), not the short member at the end.
+  EXPECT_EQ(tracestate({"a=1," + long1 + ",b=2," + long2 + "," + long3 + ",c=3"}),
+            "a=1," + long1 + ",b=2," + long2 + ",c=3");
+  // Short members only, over 512 characters: dropped from the end.
+  std::string many;
+  for (int i = 0; i < 30; ++i) many += (i ? ",k" : "k") + std::to_string(i) + "=" + std::string(20, 'v');
+  const std::string kept = tracestate({many});
+  EXPECT_LE(kept.size(), 512u);
+  EXPECT_EQ(kept, many.substr(0, kept.size()));
+  EXPECT_EQ(many[kept.size()], ',');
+}
+
+// trace-flags: each bit alone and combined; only sampled (bit 0) and random
+// (bit 1) are sent on, "Vendors MUST set those to zero" for the others.
+TEST(TraceFlags, OnlySampledAndRandomAreSentOn) {
+  const auto trace = aiolocals::generate_trace_id();
+  const auto span = aiolocals::generate_span_id();
+  for (unsigned bit = 0; bit < 8; ++bit) {
+    const auto flags = static_cast<std::uint8_t>(1u << bit);
+    const std::string sent = aiolocals::format_traceparent(trace, span, flags);
+    EXPECT_EQ(sent.substr(53), bit == 0 ? "01" : bit == 1 ? "02" : "00") << bit;
+  }
+  EXPECT_EQ(aiolocals::format_traceparent(trace, span, 0xff).substr(53), "03");
+  EXPECT_EQ(aiolocals::format_traceparent(trace, span, 0x09).substr(53), "01");
+}
+
+TEST(TraceFlags, AContinuedTraceKeepsSampledAndRandomAsReceivedAndDropsTheRest) {
+  const std::vector<std::string_view> none;
+  for (const auto& [incoming, kept] : std::vector<std::pair<std::string, std::uint8_t>>{
+           {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff", 0x03},
+           {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09", 0x01},
+           {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02", 0x02},
+           {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 0x00},
+           {"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-future", 0x03},
+       }) {
+    const std::vector<std::string_view> parents{incoming};
+    const auto trace = aiolocals::continue_or_start_trace(parents, none);
+    EXPECT_EQ(trace.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736") << incoming;
+    EXPECT_EQ(trace.flags, kept) << incoming;
+    EXPECT_EQ(aiolocals::format_traceparent(trace.trace, trace.span, trace.flags).substr(0, 3), "00-");
+  }
+}
+
+TEST(TraceFlags, ATraceWeStartIsMarkedRandom) {
+  const auto started = aiolocals::start_trace();
+  EXPECT_TRUE(started.flags & aiolocals::trace_flag_random);
+  EXPECT_FALSE(started.flags & aiolocals::trace_flag_sampled);  // no span sink here
 }
 
 }  // namespace

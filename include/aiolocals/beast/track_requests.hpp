@@ -50,6 +50,7 @@
 #include "aiolocals/context.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/request_tracking.hpp"
+#include "aiolocals/span.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
@@ -85,49 +86,60 @@ struct propagation_options {
 };
 
 /// Stamps an outgoing request (a Beast client call made while handling a
-/// request or a job) with the current request's id (`X-Request-ID`) and W3C
-/// `traceparent` (this hop's span as the parent) and `tracestate`, so the
-/// called service logs the same id and trace; outside any request, as
-/// `options` say. Call it in your client helper before writing the request
-/// to make propagation automatic. Cost: three header sets, no other
-/// allocation (figures in docs/benchmarks.md). Thread-safety: reads the
-/// current context only; `outgoing` is yours.
+/// request, a job or a span block) and opens its client span: sets the
+/// current request's id (`X-Request-ID`), W3C `traceparent` with the new
+/// client span's id as the parent-id (each call its own, so the callee's
+/// `parent_span_id` names a span this process records) and `tracestate`;
+/// outside any request or span, as `options` say (an empty client_span
+/// when nothing is stamped). Keep the result until the response arrives
+/// and call `end(res.result_int())` on it: that records the call's
+/// duration and status (attributes `http.request.method`,
+/// `server.address` from the Host header, `url.path` without the query,
+/// `http.response.status_code`). Call it in your client helper:
+/// @code
+/// auto call = aiolocals::propagate(req);
+/// auto res = co_await send(stream, req);
+/// call.end(res.result_int());
+/// @endcode
+/// Cost: an id and three header sets; the attributes only when a span sink
+/// records the span (figures in docs/benchmarks.md). Thread-safety: reads
+/// the current context only; `outgoing` is yours.
 template <class Body, class Fields>
-void propagate(boost::beast::http::request<Body, Fields>& outgoing,
-               const propagation_options& options) {
+[[nodiscard("keep the client span until the response arrives, then call end(status)")]]
+client_span propagate(boost::beast::http::request<Body, Fields>& outgoing,
+                      const propagation_options& options) {
   const request_info* current = request.find();
+  if (current == nullptr && !options.start_trace_outside_request &&
+      !current_span().is_valid()) {
+    return {};
+  }
+  client_span call(std::string_view(outgoing.method_string()));
+  if (call.recorded()) detail::describe_client_call(call, outgoing);
+  const span_context ids = call.ids();
   std::array<char, traceparent_size> traceparent;
-  if (current == nullptr) {
-    if (options.start_trace_outside_request) {
-      const trace_context root = start_trace();
-      outgoing.set("traceparent", format_traceparent(traceparent, root.trace, root.span, root.flags));
-      outgoing.erase("tracestate");
-    }
-    return;
+  outgoing.set("traceparent", format_traceparent(traceparent, ids.trace, ids.span, ids.flags));
+  if (current != nullptr && current->trace.trace == ids.trace && !current->trace.tracestate.empty()) {
+    outgoing.set("tracestate", current->trace.tracestate);
+  } else {
+    outgoing.erase("tracestate");
   }
-  outgoing.set(options.header_name, current->id);
-  if (current->trace.is_valid()) {
-    outgoing.set("traceparent", format_traceparent(traceparent, current->trace.trace,
-                                                   current->trace.span, current->trace.flags));
-    if (!current->trace.tracestate.empty()) {
-      outgoing.set("tracestate", current->trace.tracestate);
-    } else {
-      outgoing.erase("tracestate");
-    }
-  }
+  if (current != nullptr) outgoing.set(options.header_name, current->id);
+  return call;
 }
 
 /// `propagate` with the default options and id header `header_name`.
 template <class Body, class Fields>
-void propagate(boost::beast::http::request<Body, Fields>& outgoing,
-               std::string_view header_name = "X-Request-ID") {
-  propagate(outgoing, propagation_options{header_name});
+[[nodiscard("keep the client span until the response arrives, then call end(status)")]]
+client_span propagate(boost::beast::http::request<Body, Fields>& outgoing,
+                      std::string_view header_name = "X-Request-ID") {
+  return propagate(outgoing, propagation_options{header_name});
 }
 
 /// RAII form for synchronous handlers (or your own coroutine plumbing):
 /// chooses the id and makes a fresh context holding the request's record
 /// current on this thread until the scope ends; `stamp(res)` puts the id in
-/// a response. For coroutine handlers prefer `track_requests`, which also
+/// a response and ends the request's server span with its status (a scope
+/// that ends unstamped ends it as cancelled). For coroutine handlers prefer `track_requests`, which also
 /// keeps the context across every resumption.
 /// @code
 /// aiolocals::request_scope scope(req);
@@ -152,13 +164,15 @@ class request_scope {
   const request_info& info() const noexcept { return info_; }
   /// Sets the id header on `res` (any Beast response or fields).
   template <class Message>
-  void stamp(Message& res) const {
+  void stamp(Message& res) {
     res.set(options_.header_name, info_.id);
+    detail::end_server_span(server_, res.result_int());
   }
 
  private:
   tracking_options options_;
   request_info info_;
+  detail::open_span server_ = detail::open_server_span(info_);
   scope scope_;  // a fresh context, entered before `request.set` above
 };
 

@@ -22,7 +22,9 @@
 // a byte-wise pass. No state: thread-safe; no allocation beyond `out`.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "aiolocals/log/escape.hpp"  // detail::hex_digits
@@ -123,6 +125,53 @@ void append_json_escaped(Buffer& out, std::string_view text) {
     run = p;
   }
   flush(end);
+}
+
+namespace detail {
+
+// `value` as exactly `digits` decimal digits at `out`.
+inline void put_digits(char* out, std::uint64_t value, int digits) noexcept {
+  for (int i = digits - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+// "YYYY-MM-DDTHH:MM:SS" (19 characters, UTC) of `second` at `out`.
+inline void write_date_time(char* out, std::chrono::sys_seconds second) noexcept {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(second);
+  const year_month_day date(day);
+  const hh_mm_ss time(second - day);
+  put_digits(out, static_cast<std::uint64_t>(static_cast<int>(date.year())), 4);
+  out[4] = '-';
+  put_digits(out + 5, static_cast<unsigned>(date.month()), 2);
+  out[7] = '-';
+  put_digits(out + 8, static_cast<unsigned>(date.day()), 2);
+  out[10] = 'T';
+  put_digits(out + 11, static_cast<std::uint64_t>(time.hours().count()), 2);
+  out[13] = ':';
+  put_digits(out + 14, static_cast<std::uint64_t>(time.minutes().count()), 2);
+  out[16] = ':';
+  put_digits(out + 17, static_cast<std::uint64_t>(time.seconds().count()), 2);
+}
+
+}  // namespace detail
+
+/// Appends `t` as RFC 3339 UTC with nanoseconds,
+/// "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" (30 characters, no quotes). No
+/// allocation beyond `out`; thread-safe.
+template <class Buffer>
+void append_rfc3339(Buffer& out, std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto since_epoch = duration_cast<nanoseconds>(t.time_since_epoch());
+  const auto second = floor<seconds>(since_epoch);
+  char text[30];
+  detail::write_date_time(text, sys_seconds(second));
+  text[19] = '.';
+  detail::put_digits(text + 20, static_cast<std::uint64_t>((since_epoch - second).count()), 9);
+  text[29] = 'Z';
+  out.append(text, text + sizeof text);
 }
 
 }  // namespace aiolocals

@@ -33,9 +33,21 @@
 #include "aiolocals/log/escape.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/request_tracking.hpp"
+#include "aiolocals/span.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals::detail {
+
+// A client span's attributes from the request it stamps (OpenTelemetry's
+// HTTP client conventions; the path without its query).
+template <class Body, class Fields>
+void describe_client_call(client_span& call, const boost::beast::http::request<Body, Fields>& req) {
+  call.add_attribute("http.request.method", std::string(req.method_string()));
+  const auto host = req.find(boost::beast::http::field::host);
+  if (host != req.end()) call.add_attribute("server.address", std::string(host->value()));
+  const std::string_view target = req.target();
+  call.add_attribute("url.path", std::string(target.substr(0, target.find('?'))));
+}
 
 // Every value of one header field of a Beast message, as string_views into
 // it, in order; no allocation for up to four values.
@@ -150,15 +162,47 @@ struct tracked_request {
   context request_context;
   unsigned version;
   bool keep_alive;
+  open_span server_span;  // the request's own span: its record is the access log
 };
+
+// The request's server span: the ids of its record's trace, named by the
+// method (OpenTelemetry's rule when no route is known), with the method
+// and path as attributes when a sink records it.
+inline open_span open_server_span(const request_info& info) {
+  const trace_context& trace = info.trace;
+  open_span server({trace.trace, trace.span, trace.parent, trace.flags}, info.method,
+                   span_kind::server, {}, info.id);
+  if (server.recorded()) {
+    server.add_attribute("http.request.method", info.method);
+    server.add_attribute("url.path", info.path);
+  }
+  return server;
+}
+
+// Ends a server span with the response's status: error for 5xx
+// (OpenTelemetry's rule for servers), else ok.
+inline void end_server_span(open_span& server, unsigned status) noexcept {
+  try {
+    server.add_attribute("http.response.status_code", static_cast<std::int64_t>(status));
+  } catch (...) {
+  }
+  if (status >= 500) {
+    server.end(span_status::error, "HTTP 5xx response");
+  } else {
+    server.end(span_status::ok);
+  }
+}
 
 template <class Body, class Fields>
 tracked_request start_tracking(const boost::beast::http::request<Body, Fields>& req,
                                const tracking_options& options,
                                boost::beast::http::field id_field) {
   request_info info = describe_request_with(req, options, id_field);
+  open_span server = open_server_span(info);
+  // (Braced initialisation runs left to right: the id is kept before the
+  // record moves into the context.)
   return tracked_request{kept_id(info.id), context_access::holding(request, std::move(info)),
-                         req.version(), req.keep_alive()};
+                         req.version(), req.keep_alive(), std::move(server)};
 }
 
 template <class Handler>
@@ -188,11 +232,14 @@ class tracked_handler {
       awaitable_type call = respond_as_task<awaitable_type>(req, tracked);
       response_type res = co_await std::move(call);
       res.set(options_.header_name, tracked.id.view());
+      end_server_span(tracked.server_span, res.result_int());
       co_return res;
     } catch (...) {
       error = std::current_exception();
     }
     report_exception(tracked, error);
+    tracked.server_span.add_attribute("http.response.status_code", std::int64_t{500});
+    tracked.server_span.fail(error);
     co_return failure_response<response_type>(tracked, options_.header_name);
   }
 

@@ -9,6 +9,9 @@
 
 #include "aiolocals/context.hpp"
 #include "aiolocals/local.hpp"
+#include "aiolocals/request.hpp"
+#include "aiolocals/span.hpp"
+#include "aiolocals/trace/span_record.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 #include "bench_main.hpp"
 
@@ -164,6 +167,52 @@ void BM_TraceparentParseAndNextHop(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TraceparentParseAndNextHop);
+
+// --- Spans: a block's enter and exit inside a request (its record's trace
+// current), against the same block run in a context copy with no span
+// (the floor: copy, enter, leave). ---------------------------------------
+template <class Body>
+void in_request(Body body) {
+  aiolocals::context request_context;
+  request_context.run([&] {
+    aiolocals::request_info info;
+    info.id = "bench-request";
+    info.trace = aiolocals::start_trace();
+    aiolocals::request.set(std::move(info));
+    body();
+  });
+}
+
+void BM_ContextCopyRunBaseline(benchmark::State& state) {
+  in_request([&] {
+    for (auto _ : state) {
+      const aiolocals::context copy = aiolocals::context::current().copy();
+      copy.run([] { benchmark::ClobberMemory(); });
+    }
+  });
+}
+BENCHMARK(BM_ContextCopyRunBaseline);
+
+void BM_SpanEnterExitNoSink(benchmark::State& state) {
+  aiolocals::remove_span_sinks();
+  in_request([&] {
+    for (auto _ : state) aiolocals::span("block", [] { benchmark::ClobberMemory(); });
+  });
+}
+BENCHMARK(BM_SpanEnterExitNoSink);
+
+// With the JSON-lines sink formatting every record into a line it then
+// discards (the line is built; only the write is skipped).
+void BM_SpanEnterExitJsonSink(benchmark::State& state) {
+  aiolocals::remove_span_sinks();
+  aiolocals::add_span_sink(aiolocals::json_lines_span_sink(
+      [](std::string_view line) { benchmark::DoNotOptimize(line.data()); }));
+  in_request([&] {
+    for (auto _ : state) aiolocals::span("block", [] { benchmark::ClobberMemory(); });
+  });
+  aiolocals::remove_span_sinks();
+}
+BENCHMARK(BM_SpanEnterExitJsonSink);
 
 }  // namespace
 

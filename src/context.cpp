@@ -134,6 +134,34 @@ context_impl* new_impl_holding(local_key id, value_node* node) {
   return impl;
 }
 
+context_impl* copy_impl_holding(const context_impl* source, local_key id, value_node* node) {
+  context_impl* impl = nullptr;
+  slot_table* old = source->table;
+  try {
+    impl = new context_impl;
+    if (old != nullptr) old->references.fetch_add(1, std::memory_order_relaxed);
+    try {
+      impl->table = rebuild(old, true);  // gives back the reference just taken
+    } catch (...) {
+      if (old != nullptr) release_table(old);
+      throw;
+    }
+  } catch (...) {
+    delete impl;
+    node->release();
+    throw;
+  }
+  slot_entry& entry = probe(impl->table, id);
+  if (entry.key == id.key) {
+    entry.node->release();
+    entry.node = node;
+  } else {
+    entry = {id.key, node};
+    ++impl->table->used;
+  }
+  return impl;
+}
+
 void destroy(context_impl* impl) noexcept {
   if (impl->table != nullptr) release_table(impl->table);
   delete impl;

@@ -91,9 +91,7 @@ void open_span::fail(const std::exception_ptr& error) noexcept {
 }
 
 context context_for_span(const span_context& ids) {
-  context copy = context_access::copy_of_current();
-  copy.run([&] { active_span.set(ids); });
-  return copy;
+  return context_access::copy_of_current_holding(active_span, ids);
 }
 
 }  // namespace detail

@@ -222,6 +222,11 @@ struct context_access {
   // request. Defined in local.hpp.
   template <class T, class... Args>
   static context holding(const local<T>& var, Args&&... args);
+  // A copy of the current context in which `var` holds the value made from
+  // `args`, made without entering it (what a span block runs in). Defined
+  // in local.hpp.
+  template <class T, class... Args>
+  static context copy_of_current_holding(const local<T>& var, Args&&... args);
   // A new handle to `impl` (one more reference).
   static context share(context_impl* impl) noexcept {
     acquire(impl);

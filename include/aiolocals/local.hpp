@@ -216,6 +216,12 @@ context detail::context_access::holding(const local<T>& var, Args&&... args) {
   return context(detail::new_impl_holding(var.id_, node));
 }
 
+template <class T, class... Args>
+context detail::context_access::copy_of_current_holding(const local<T>& var, Args&&... args) {
+  auto* node = detail::typed_node<T>::make(std::forward<Args>(args)...);
+  return context(detail::copy_impl_holding(detail::current_impl(), var.id_, node));
+}
+
 template <class T>
 const T* context::find(const local<T>& var) const noexcept {
   detail::value_node* node = detail::find_in(impl_, var.id_);

@@ -27,6 +27,7 @@
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
 #include "http_session.hpp"
+#include "span_collector.hpp"
 
 namespace {
 
@@ -315,6 +316,44 @@ TEST(TrackRequests, AnEscapedExceptionBecomesA500WithTheIdReportedOnce) {
   EXPECT_EQ(reports, std::vector<std::string>{"boom-1: database down"});
 }
 
+TEST(TrackRequests, EachRequestIsRecordedAsAServerSpanLikeAnAccessLog) {
+  test_support::span_collector spans;
+  auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);
+    if (req.target() == "/boom") throw std::runtime_error("database \"down\"");
+    co_return response{req.target() == "/missing" ? http::status::not_found : http::status::ok,
+                       req.version()};
+  });
+  auto ok = make_request("/orders/7?secret=1");
+  ok.set("X-Request-ID", "acc-1");
+  ok.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  call(tracked, std::move(ok));
+  call(tracked, make_request("/missing"));
+  call(tracked, make_request("/boom"));
+  const auto records = spans.records();
+  ASSERT_EQ(records.size(), 3u);
+  auto attribute = [](const aiolocals::span_record& r, std::string_view key) {
+    for (const auto& a : r.attributes)
+      if (a.key == key) return a.value;
+    return aiolocals::span_attribute_value{};
+  };
+  const auto& first = records[0];
+  EXPECT_EQ(first.kind, aiolocals::span_kind::server);
+  EXPECT_EQ(first.name, "GET");
+  EXPECT_EQ(first.request_id, "acc-1");
+  EXPECT_EQ(first.trace.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(first.parent.to_hex(), "00f067aa0ba902b7");  // the caller's span
+  EXPECT_EQ(std::get<std::string>(attribute(first, "url.path")), "/orders/7");  // no query
+  EXPECT_EQ(std::get<std::int64_t>(attribute(first, "http.response.status_code")), 200);
+  EXPECT_EQ(first.status, aiolocals::span_status::ok);
+  EXPECT_GT(first.duration().count(), 0);
+  EXPECT_EQ(std::get<std::int64_t>(attribute(records[1], "http.response.status_code")), 404);
+  EXPECT_EQ(records[1].status, aiolocals::span_status::ok);  // a 4xx is the client's
+  EXPECT_EQ(records[2].status, aiolocals::span_status::error);
+  EXPECT_EQ(records[2].status_message, "database \"down\"");
+  EXPECT_EQ(std::get<std::int64_t>(attribute(records[2], "http.response.status_code")), 500);
+}
+
 TEST(TrackRequests, SpawnedChildrenSeeTheRequest) {
   std::promise<std::string> child_saw;
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
@@ -352,6 +391,32 @@ void run_session(const Body& body) {
   std::thread second([&] { io.run(); });
   io.run();
   second.join();
+}
+
+TEST(TrackRequests, ASpanOpenedInOneRequestNeverReachesTheNextOnTheConnection) {
+  test_support::span_collector spans;
+  std::vector<aiolocals::span_context> seen;  // one coroutine at a time
+  auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
+    seen.push_back(aiolocals::current_span());
+    if (req.target() == "/first") {
+      co_await aiolocals::span("inside-first", [&]() -> asio::awaitable<void> {
+        co_await asio::post(asio::use_awaitable);
+      }());
+    }
+    co_return response{http::status::ok, req.version()};
+  });
+  auto connection = [&]() -> asio::awaitable<void> {  // one keep-alive connection
+    co_await tracked(make_request("/first"));
+    co_await tracked(make_request("/second"));
+  };
+  run_session(connection);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].trace, seen[1].trace);  // each request its own trace
+  const auto* inside = spans.find("inside-first");
+  ASSERT_TRUE(inside);
+  EXPECT_EQ(inside->parent, seen[0].span);
+  EXPECT_NE(seen[1].span, inside->span);
+  EXPECT_FALSE(seen[1].parent.is_valid());  // the second is a root, not inside the first
 }
 
 TEST(Session, EachRequestRunsInItsOwnContextAndTheLoopInItsOwn) {

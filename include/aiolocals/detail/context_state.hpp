@@ -197,6 +197,10 @@ context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
 // without entering it; one reference. Takes `node` over (released if this
 // throws).
 context_impl* new_impl_holding(local_key id, value_node* node);
+// A copy of `source` in which `node` is the value of the local `id`, made
+// without entering either: one table built for both; one reference. Takes
+// `node` over (released if this throws).
+context_impl* copy_impl_holding(const context_impl* source, local_key id, value_node* node);
 void destroy(context_impl* impl) noexcept;          // frees it; the last reference is gone
 
 [[gnu::always_inline]] inline void acquire(context_impl* impl) noexcept {

@@ -21,6 +21,7 @@
 
 #include "aiolocals/asio.hpp"
 #include "aiolocals/request.hpp"
+#include "aiolocals/span.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
 #include "json_parse.hpp"
@@ -124,6 +125,29 @@ TEST(JsonLines, AJobHasItsNameAndNoMethodOrPath) {
   EXPECT_EQ(text(job_line, "trace_id").size(), 32u);
   EXPECT_EQ(job_line.if_contains("method"), nullptr);
   EXPECT_EQ(job_line.if_contains("path"), nullptr);
+}
+
+TEST(JsonLines, ALineInsideASpanBlockCarriesTheBlocksSpanAndItsParent) {
+  auto sink = std::make_shared<capture_sink>();
+  spdlog::logger logger("spans", sink);
+  logger.set_formatter(aiolocals::make_json_formatter());
+  const auto info = traced_request();
+  aiolocals::scope fresh;
+  aiolocals::request.set(info);
+  aiolocals::span_context block;
+  aiolocals::span("pricing", [&] {
+    block = aiolocals::current_span();
+    logger.info("inside");
+  });
+  logger.info("after");
+  const auto inside = parse_line(sink->lines().at(0));
+  const auto after = parse_line(sink->lines().at(1));
+  EXPECT_EQ(text(inside, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(text(inside, "span_id"), block.span.to_hex());
+  EXPECT_EQ(text(inside, "parent_span_id"), info.trace.span.to_hex());  // the server span
+  EXPECT_EQ(text(inside, "request_id"), "req-42");
+  EXPECT_EQ(text(after, "span_id"), info.trace.span.to_hex());  // back in the server span
+  EXPECT_EQ(text(after, "parent_span_id"), "00f067aa0ba902b7");
 }
 
 TEST(JsonLines, EveryLevelByName) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Request tracking's cost per request, in process (no sockets): choosing or
 // generating the id, and the tracked handler against the bare handler.
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -156,6 +157,21 @@ void BM_OutgoingRequestIdByHand(benchmark::State& state) {
                  [](request& out) { out.set("X-Request-ID", aiolocals::request.find()->id); });
 }
 BENCHMARK(BM_OutgoingRequestIdByHand);
+// What propagate did before client spans (0.5): the id, a traceparent
+// with a fresh span id and the tracestate, no span kept: the baseline of
+// the client span's cost.
+void BM_OutgoingRequestStampedWithoutSpan(benchmark::State& state) {
+  outgoing_calls(state, [](request& out) {
+    const aiolocals::request_info* current = aiolocals::request.find();
+    std::array<char, aiolocals::traceparent_size> traceparent;
+    out.set("traceparent", aiolocals::format_traceparent(traceparent, current->trace.trace,
+                                                          aiolocals::generate_span_id(),
+                                                          current->trace.flags));
+    out.set("tracestate", current->trace.tracestate);
+    out.set("X-Request-ID", current->id);
+  });
+}
+BENCHMARK(BM_OutgoingRequestStampedWithoutSpan);
 void BM_OutgoingRequestPropagated(benchmark::State& state) {
   outgoing_calls(state, [](request& out) { aiolocals::propagate(out).end(200); });
 }

@@ -99,6 +99,26 @@ void random_buffer::refill(unsigned generation) {
 constinit thread_local random_buffer* this_thread_random_buffer [[gnu::tls_model("initial-exec")]] =
     nullptr;
 
+// Span ids need to be unique, not unpredictable: a span id names one span
+// of a trace and grants nothing (the W3C text asks only that it be unique
+// and carry no identifying data; OpenTelemetry's SDKs draw them from a
+// non-cryptographic generator too). Request ids and trace ids stay on the
+// CSPRNG bytes above: a request id is what a client could try to guess.
+// Drawing 8 bytes per span from the buffer cost a getrandom() of 1 KiB every
+// 128 spans, the largest single share of a span block's time
+// (docs/benchmarks.md).
+constinit thread_local unique_sequence this_thread_sequence [[gnu::tls_model("initial-exec")]]{};
+
+void seed_this_thread_sequence() noexcept {
+  unique_sequence& sequence = this_thread_sequence;
+  unsigned char seed[sizeof sequence.counter];
+  os_random_bytes(seed, sizeof seed);
+  std::memcpy(&sequence.counter, seed, sizeof seed);
+  explicit_bzero(seed, sizeof seed);
+  sequence.generation = fork_generation.load(std::memory_order_relaxed);
+  sequence.seeded = true;
+}
+
 random_buffer* make_this_thread_random_buffer() {
   if (this_thread_closed) return nullptr;
   struct owner {

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "aiolocals/detail/hex.hpp"  // mix64
+
 namespace aiolocals::detail {
 
 // Bumped in a forked child: bytes drawn before it must not be used again.
@@ -64,6 +66,33 @@ inline void random_bytes(unsigned char* out, std::size_t count) {
     if (stream == nullptr) return os_random_bytes(out, count);
   }
   stream->take(out, count);
+}
+
+// Span ids: unique, not secret (why: entropy.cpp). Per thread, splitmix64
+// over a counter that starts at a getrandom() seed: distinct counters give
+// distinct outputs (a bijection), so a thread never repeats a value before
+// 2^64 draws; threads and processes start at unrelated seeds; a forked
+// child reseeds.
+struct unique_sequence {
+  std::uint64_t counter = 0;
+  unsigned generation = 0;
+  bool seeded = false;
+};
+extern constinit thread_local unique_sequence this_thread_sequence [[gnu::tls_model("initial-exec")]];
+void seed_this_thread_sequence() noexcept;
+
+/// A 64-bit value unique within the thread (and, with overwhelming
+/// probability, across threads and processes), not suited as a secret.
+/// Thread-safe. Cost: an add and a multiply-xorshift mix (inline); first in
+/// a thread or a forked child, one getrandom() of 8 bytes.
+inline std::uint64_t unique_u64() noexcept {
+  unique_sequence& sequence = this_thread_sequence;
+  if (!sequence.seeded || sequence.generation != fork_generation.load(std::memory_order_relaxed))
+      [[unlikely]] {
+    seed_this_thread_sequence();
+  }
+  sequence.counter += 0x9e3779b97f4a7c15ULL;
+  return mix64(sequence.counter);
 }
 
 }  // namespace aiolocals::detail

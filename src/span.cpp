@@ -98,6 +98,10 @@ context context_for_span(const span_context& ids) {
 
 void client_span::end(unsigned status_code) noexcept {
   if (!span_) return;
+  if (!span_->recorded()) {  // nothing to describe: no attribute, no message to build
+    span_->end(status_code >= 400 ? span_status::error : span_status::ok);
+    return;
+  }
   try {
     span_->add_attribute("http.response.status_code", static_cast<std::int64_t>(status_code));
   } catch (...) {

@@ -43,11 +43,6 @@ std::string to_hex(const std::array<std::uint8_t, N>& bytes) {
   return text;
 }
 
-template <std::size_t N>
-bool any_nonzero(const std::array<std::uint8_t, N>& bytes) noexcept {
-  return std::any_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b != 0; });
-}
-
 template <class Id>
 Id generate_nonzero() {
   Id id;
@@ -88,13 +83,20 @@ std::string_view trim_ows(std::string_view text) noexcept {
 
 }  // namespace
 
-bool trace_id::is_valid() const noexcept { return any_nonzero(bytes); }
 std::string trace_id::to_hex() const { return aiolocals::to_hex(bytes); }
-bool span_id::is_valid() const noexcept { return any_nonzero(bytes); }
 std::string span_id::to_hex() const { return aiolocals::to_hex(bytes); }
 
 trace_id generate_trace_id() { return generate_nonzero<trace_id>(); }
-span_id generate_span_id() { return generate_nonzero<span_id>(); }
+// Unique per thread, not secret: see detail::unique_u64.
+span_id generate_span_id() {
+  span_id id;
+  std::uint64_t value = 0;
+  do {
+    value = detail::unique_u64();
+  } while (value == 0);
+  std::memcpy(id.bytes.data(), &value, sizeof value);
+  return id;
+}
 
 std::optional<trace_parent> parse_traceparent(std::string_view value) noexcept {
   if (value.size() < traceparent_size) return std::nullopt;

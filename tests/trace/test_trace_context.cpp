@@ -6,7 +6,11 @@
 // tracestate keys, duplicates and limits.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,6 +95,41 @@ TEST(TraceIds, GeneratedIdsAreValidUniqueAndFormatAsLowercaseHex) {
   }
   EXPECT_EQ(traces.size(), 1000u);
   EXPECT_EQ(spans.size(), 1000u);
+}
+
+// Span ids come from a per-thread sequence (unique, not secret): threads
+// must not share one, and a forked child must not replay its parent's.
+TEST(TraceIds, SpanIdsDifferAcrossThreadsAndAcrossFork) {
+  constexpr int threads = 8, per_thread = 2000;
+  std::vector<std::vector<std::string>> made(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&made, t] {
+      for (int i = 0; i < per_thread; ++i) made[t].push_back(aiolocals::generate_span_id().to_hex());
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  std::set<std::string> all;
+  for (const auto& ids : made) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
+
+  (void)aiolocals::generate_span_id();  // this thread's sequence is seeded
+  int pipe_ends[2];
+  ASSERT_EQ(pipe(pipe_ends), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = aiolocals::generate_span_id().to_hex();
+    (void)!write(pipe_ends[1], id.data(), id.size());
+    _exit(0);
+  }
+  char buffer[16] = {};
+  ASSERT_EQ(read(pipe_ends[0], buffer, sizeof buffer), 16);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipe_ends[0]);
+  close(pipe_ends[1]);
+  EXPECT_NE(std::string(buffer, 16), aiolocals::generate_span_id().to_hex());
 }
 
 std::string tracestate(std::vector<std::string_view> values) {

@@ -24,8 +24,13 @@ struct value_node {
   void (*destroy)(value_node*) noexcept;
 
   void acquire() noexcept { references.fetch_add(1, std::memory_order_relaxed); }
+  // A sole owner frees without the atomic subtraction: with one reference,
+  // held by the caller, no other thread can be taking another.
   void release() noexcept {
-    if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(this);
+    if (references.load(std::memory_order_acquire) == 1 ||
+        references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      destroy(this);
+    }
   }
 };
 
@@ -36,27 +41,39 @@ struct value_node {
 // that, freed nodes go straight back to the allocator.
 template <std::size_t Size>
 struct node_memory {
-  static inline constinit thread_local void* spare = nullptr;
-  static inline constinit thread_local bool closed = false;
+  // initial-exec, as this_thread: a plain %fs-relative access, where the
+  // default model in a shared libaiolocals calls __tls_get_addr each time.
+  static inline constinit thread_local void* spare [[gnu::tls_model("initial-exec")]] = nullptr;
+  // 0: no closer registered yet on this thread; 1: registered; 2: closed.
+  static inline constinit thread_local unsigned char phase [[gnu::tls_model("initial-exec")]] = 0;
 
   static void* take() {
     if (void* memory = std::exchange(spare, nullptr)) return memory;
     return ::operator new(Size);
   }
   static void give_back(void* memory) noexcept {
-    if (spare != nullptr || closed) {
+    if (spare != nullptr || phase == 2) {
       ::operator delete(memory);
       return;
     }
+    if (phase == 0) [[unlikely]]
+      register_closer();
+    spare = memory;
+  }
+
+ private:
+  // Once per thread: the closer is a thread_local with a destructor, whose
+  // every access goes through the TLS wrapper.
+  static void register_closer() noexcept {
     struct closer {
       ~closer() {
         ::operator delete(std::exchange(spare, nullptr));
-        closed = true;
+        phase = 2;
       }
     };
     thread_local closer close_at_thread_exit;
     (void)close_at_thread_exit;
-    spare = memory;
+    phase = 1;
   }
 };
 
@@ -206,8 +223,12 @@ void destroy(context_impl* impl) noexcept;          // frees it; the last refere
 [[gnu::always_inline]] inline void acquire(context_impl* impl) noexcept {
   impl->references.fetch_add(1, std::memory_order_relaxed);
 }
+// As value_node::release: a sole owner skips the atomic subtraction.
 [[gnu::always_inline]] inline void release(context_impl* impl) noexcept {
-  if (impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(impl);
+  if (impl->references.load(std::memory_order_acquire) == 1 ||
+      impl->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    destroy(impl);
+  }
 }
 
 // Make `impl` current on this thread, setting `previous` to the context

@@ -13,6 +13,9 @@
 #                   examples serve them (Asio's own executor adapter)
 #   tracked         tracked, connections spawned by aiolocals::co_spawn
 #   tracked-tasks   tracked, connections spawned by plain asio::co_spawn
+#   tracked-spans   tracked with every server span recorded as a JSON line
+#                   (built, then discarded); not in the default set:
+#                   TRACKED="tracked tracked-spans" compares it with tracked
 # TRACKED="tracked" (say) measures one tracked mode only; BY_HAND=0 skips
 # the two by-hand baselines. Each ratio is printed against the untracked
 # server (the goal) and each tracked mode's against the by-hand ones.
@@ -87,4 +90,7 @@ for mode in "${baselines[@]:1}" "${tracked_modes[@]}"; do
   cpu=$(awk -v m="$mode" '$1 == m {print $5}' "$results" | median)
   echo "median server CPU per request: $mode ${cpu} us, untracked ${bare_cpu} us"
 done
+if [[ " ${tracked_modes[*]} " == *" tracked-spans "* && " ${tracked_modes[*]} " == *" tracked "* ]]; then
+  compare tracked-spans tracked
+fi
 rm -f "$results"

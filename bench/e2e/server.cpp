@@ -7,6 +7,10 @@
 //                                    connection started by aiolocals::co_spawn
 //   e2e_server --tracked-tasks PORT  the same, each connection a plain
 //                                    asio::co_spawn
+//   e2e_server --tracked-spans PORT  --tracked with a span sink installed:
+//                                    every request's server span recorded
+//                                    and formatted as a JSON line, then
+//                                    discarded (the sink's write skipped)
 //   e2e_server --by-hand PORT        untracked, the id threaded by hand as
 //                                    services do without aiolocals: chosen
 //                                    by the same rules (choose_request_id),
@@ -37,6 +41,7 @@
 
 #include "aiolocals/beast.hpp"
 #include "aiolocals/spdlog.hpp"
+#include "aiolocals/trace/span_record.hpp"
 #include "http_session.hpp"
 
 using namespace example;
@@ -95,7 +100,9 @@ asio::awaitable<response> handle_by_hand(request req) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool with_copy = argc == 3 && std::strcmp(argv[1], "--tracked") == 0;
+  const bool with_spans = argc == 3 && std::strcmp(argv[1], "--tracked-spans") == 0;
+  const bool with_copy =
+      with_spans || (argc == 3 && std::strcmp(argv[1], "--tracked") == 0);
   const bool tasks = argc == 3 && std::strcmp(argv[1], "--tracked-tasks") == 0;
   const bool tracked = with_copy || tasks;
   const bool by_hand_strand = argc == 3 && std::strcmp(argv[1], "--by-hand-strand") == 0;
@@ -106,7 +113,8 @@ int main(int argc, char** argv) {
   if ((!tracked && !by_hand && !bare) || threads < 1) {
     std::fprintf(stderr,
                  "usage: [E2E_THREADS=n] %s "
-                 "--tracked|--tracked-tasks|--by-hand|--by-hand-strand|--bare PORT\n",
+                 "--tracked|--tracked-spans|--tracked-tasks|--by-hand|--by-hand-strand|--bare "
+                 "PORT\n",
                  argv[0]);
     return 2;
   }
@@ -115,6 +123,11 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   if (tracked) {
     aiolocals::configure_logging();  // "[time] [logger] [level] [%Q] %v", %Q = %U#%q
+    if (with_spans) {
+      aiolocals::add_span_sink(aiolocals::json_lines_span_sink([](std::string_view line) {
+        asm volatile("" : : "r"(line.data()) : "memory");  // built, not written
+      }));
+    }
   } else {
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] %v");
   }

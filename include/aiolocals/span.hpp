@@ -162,6 +162,16 @@ class client_span {
   /// named `name` (OpenTelemetry: the HTTP method) with `attributes`.
   explicit client_span(std::string_view name, std::vector<span_attribute> attributes = {})
       : span_(std::in_place, name, span_kind::client, std::move(attributes)) {}
+  /// Moves the span; the source then holds none (is_valid() false).
+  client_span(client_span&& other) noexcept : span_(std::move(other.span_)) { other.span_.reset(); }
+  /// Ends a span this held as cancelled, then takes `other`'s.
+  client_span& operator=(client_span&& other) noexcept {
+    if (this != &other) {
+      span_ = std::move(other.span_);
+      other.span_.reset();
+    }
+    return *this;
+  }
 
   /// Whether this holds a span.
   bool is_valid() const noexcept { return span_.has_value(); }

@@ -647,8 +647,11 @@ TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
 
 // End to end: a 2-thread server, 64 client connections, 10,048 requests, half
 // with their own id; each handler logs from 3 resumptions through a sync and
-// an async logger. Every line must carry the id its client received; with
-// connections spawned by aiolocals::co_spawn and by plain asio::co_spawn.
+// an async logger, step 2 inside a timed span block. Every line must carry
+// the id its client received, and step 2's lines the block's span; every
+// request records a server span and a block span whose parent is that
+// server span, in the same trace; with connections spawned by
+// aiolocals::co_spawn and by plain asio::co_spawn.
 class EndToEnd : public ::testing::TestWithParam<spawn_as> {};
 
 TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
@@ -656,20 +659,24 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   constexpr int per_connection = 157;
   constexpr int total = connections * per_connection;
 
+  test_support::span_collector spans;
   auto sync_sink = std::make_shared<capture_sink>();
   auto async_sink = std::make_shared<capture_sink>();
   auto sync_logger = std::make_shared<spdlog::logger>("e2e-sync", sync_sink);
-  sync_logger->set_formatter(aiolocals::make_formatter("%U#%q %v"));
+  sync_logger->set_formatter(aiolocals::make_formatter("%U#%q@%K %v"));
   auto pool = std::make_shared<aiolocals::async_pool>(8192, 1);
-  auto async_logger = aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q %v");
+  auto async_logger =
+      aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q@%K %v");
 
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     co_await asio::post(asio::use_awaitable);  // every line below is after a resumption
     sync_logger->info("step 1");
     async_logger->info("step 1");
-    co_await asio::post(asio::use_awaitable);
-    sync_logger->info("step 2");
-    async_logger->info("step 2");
+    co_await aiolocals::span("step 2", [&]() -> asio::awaitable<void> {
+      co_await asio::post(asio::use_awaitable);
+      sync_logger->info("step 2");
+      async_logger->info("step 2");
+    }());
     asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::microseconds(50));
     co_await timer.async_wait(asio::use_awaitable);
     sync_logger->info("step 3");
@@ -722,11 +729,32 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   for (const auto& [path, id] : received) distinct_ids.insert(id);
   EXPECT_EQ(distinct_ids.size(), static_cast<std::size_t>(total));
 
-  const std::regex shape(R"((/r/\d+)#(\S+) step [123]\n)");
+  // Spans: per request id, its server span and its block.
+  std::map<std::string, aiolocals::span_record> server_spans, blocks;
+  int duplicate_records = 0;
+  for (const auto& r : spans.records()) {
+    auto& into = r.kind == aiolocals::span_kind::server ? server_spans : blocks;
+    duplicate_records += !into.emplace(r.request_id, r).second;
+  }
+  EXPECT_EQ(duplicate_records, 0);
+  EXPECT_EQ(server_spans.size(), static_cast<std::size_t>(total));
+  EXPECT_EQ(blocks.size(), static_cast<std::size_t>(total));
+  int misparented = 0;
+  for (const auto& [id, block] : blocks) {
+    auto server = server_spans.find(id);
+    if (server == server_spans.end() || block.name != "step 2" ||
+        block.trace != server->second.trace || block.parent != server->second.span ||
+        block.start < server->second.start || block.end > server->second.end) {
+      ++misparented;
+    }
+  }
+  EXPECT_EQ(misparented, 0);
+
+  const std::regex shape(R"((/r/\d+)#(\S+)@([0-9a-f]{16}) step ([123])\n)");
   for (auto* sink : {sync_sink.get(), async_sink.get()}) {
     const auto lines = sink->lines();
     EXPECT_EQ(lines.size(), static_cast<std::size_t>(total * 3));
-    int mismatches = 0, without_id = 0;
+    int mismatches = 0, without_id = 0, wrong_span = 0;
     for (const auto& line : lines) {
       std::smatch match;
       if (!std::regex_match(line, match, shape) || match[2] == "-") {
@@ -734,10 +762,18 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
         continue;
       }
       auto found = received.find(match[1]);
-      if (found == received.end() || found->second != match[2].str()) ++mismatches;
+      if (found == received.end() || found->second != match[2].str()) {
+        ++mismatches;
+        continue;
+      }
+      // Step 2 runs in the block's span, steps 1 and 3 in the server span.
+      const auto& owner = match[4] == "2" ? blocks : server_spans;
+      auto span = owner.find(found->second);
+      if (span == owner.end() || span->second.span.to_hex() != match[3].str()) ++wrong_span;
     }
     EXPECT_EQ(mismatches, 0);
     EXPECT_EQ(without_id, 0);
+    EXPECT_EQ(wrong_span, 0);
   }
 }
 INSTANTIATE_TEST_SUITE_P(Spawned, EndToEnd, ::testing::Values(spawn_as::copy, spawn_as::task),

@@ -153,4 +153,26 @@ TEST(ClientSpan, EachCallHasItsOwnSpanUnderTheCurrentOneAndEndsWithItsStatus) {
   for (const auto& r : records) EXPECT_EQ(r.kind, aiolocals::span_kind::client);
 }
 
+TEST(ClientSpan, AMovedFromSpanHoldsNoneAndTheSpanEndsOnce) {
+  test_support::span_collector spans;
+  aiolocals::job_context("caller", [] {
+    aiolocals::client_span call("GET");
+    const aiolocals::span_id id = call.ids().span;
+    aiolocals::client_span kept = std::move(call);
+    EXPECT_FALSE(call.is_valid());  // NOLINT(bugprone-use-after-move): what a moved-from span says
+    EXPECT_FALSE(call.ids().is_valid());
+    call.end(500);  // nothing: it holds no span
+    EXPECT_EQ(kept.ids().span, id);
+    aiolocals::client_span other("POST");
+    other = std::move(kept);  // other's own span ends as cancelled
+    other.end(200);
+  });
+  const auto records = spans.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].name, "POST");
+  EXPECT_EQ(records[0].status_message.rfind("cancelled", 0), 0u);
+  EXPECT_EQ(records[1].name, "GET");
+  EXPECT_EQ(records[1].status, span_status::ok);
+}
+
 }  // namespace

@@ -3,8 +3,6 @@
 // rules: validation, generation, choosing among header values, the target's
 // path, diagnostics. No HTTP framework involved.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -20,6 +18,7 @@
 #include "../../src/entropy.hpp"
 #include "aiolocals/http/request_id.hpp"
 #include "aiolocals/request_tracking.hpp"
+#include "forked_child.hpp"
 
 namespace {
 
@@ -266,22 +265,10 @@ TEST(Entropy, IdsMadeByLateThreadLocalDestructorsAreStillGood) {
 
 TEST(RequestId, AForkedChildDoesNotRepeatTheParentsIds) {
   (void)aiolocals::generate_request_id();  // the parent's buffer is now full
-  int pipe_ends[2];
-  ASSERT_EQ(pipe(pipe_ends), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string id = aiolocals::generate_request_id();
-    (void)!write(pipe_ends[1], id.data(), id.size());
-    _exit(0);
-  }
-  char buffer[36] = {};
-  ASSERT_EQ(read(pipe_ends[0], buffer, sizeof buffer), 36);
-  int status = 0;
-  waitpid(child, &status, 0);
-  close(pipe_ends[0]);
-  close(pipe_ends[1]);
-  EXPECT_NE(std::string(buffer, 36), aiolocals::generate_request_id());
+  const std::string in_child =
+      test_support::in_forked_child([] { return aiolocals::generate_request_id(); });
+  ASSERT_EQ(in_child.size(), 36u);
+  EXPECT_NE(in_child, aiolocals::generate_request_id());
 }
 
 TEST(RequestPath, QueryAndFragmentAreDropped) {

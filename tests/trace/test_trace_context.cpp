@@ -6,8 +6,6 @@
 // tracestate keys, duplicates and limits.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <set>
 #include <thread>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "aiolocals/trace/trace_context.hpp"
+#include "forked_child.hpp"
 
 namespace {
 
@@ -114,22 +113,10 @@ TEST(TraceIds, SpanIdsDifferAcrossThreadsAndAcrossFork) {
   EXPECT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
 
   (void)aiolocals::generate_span_id();  // this thread's sequence is seeded
-  int pipe_ends[2];
-  ASSERT_EQ(pipe(pipe_ends), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string id = aiolocals::generate_span_id().to_hex();
-    (void)!write(pipe_ends[1], id.data(), id.size());
-    _exit(0);
-  }
-  char buffer[16] = {};
-  ASSERT_EQ(read(pipe_ends[0], buffer, sizeof buffer), 16);
-  int status = 0;
-  waitpid(child, &status, 0);
-  close(pipe_ends[0]);
-  close(pipe_ends[1]);
-  EXPECT_NE(std::string(buffer, 16), aiolocals::generate_span_id().to_hex());
+  const std::string in_child =
+      test_support::in_forked_child([] { return aiolocals::generate_span_id().to_hex(); });
+  ASSERT_EQ(in_child.size(), 16u);
+  EXPECT_NE(in_child, aiolocals::generate_span_id().to_hex());
 }
 
 std::string tracestate(std::vector<std::string_view> values) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// The request flags (%q %U %W %J %K %Q), make_formatter and
+// The request flags (%q %U %W %J %K %Q %k), make_formatter and
 // configure_logging (target aiolocals::spdlog).
 #include "aiolocals/spdlog.hpp"
 
@@ -13,6 +13,7 @@
 
 #include "aiolocals/detail/hex.hpp"
 #include "aiolocals/log/escape.hpp"
+#include "aiolocals/log/fields.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/span.hpp"
 #include "spdlog_internal.hpp"
@@ -163,9 +164,40 @@ struct trace_field {
   }
 };
 
+// %k: the task's log fields as " key=value" pairs (nothing when none;
+// the marker, as " (unknown)", where the line's context cannot be known).
+class log_fields_flag final : public ::spdlog::custom_flag_formatter {
+ public:
+  void format(const ::spdlog::details::log_msg& msg, const std::tm&,
+              ::spdlog::memory_buf_t& dest) override {
+    if (!padinfo_.enabled()) {
+      write(msg, dest);
+      return;
+    }
+    ::spdlog::memory_buf_t fields;
+    write(msg, fields);
+    append_padded(dest, {fields.data(), fields.size()}, padinfo_, false);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<log_fields_flag>();
+  }
+
+ private:
+  static void write(const ::spdlog::details::log_msg& msg, ::spdlog::memory_buf_t& out) {
+    if (!context_is_the_lines(msg)) {
+      out.push_back(' ');
+      const std::string_view marker = unknown_context_marker;
+      out.append(marker.data(), marker.data() + marker.size());
+      return;
+    }
+    append_log_fields_text(out, current_log_fields());
+  }
+};
+
 }  // namespace
 
 void add_request_flags(::spdlog::pattern_formatter& formatter) {
+  formatter.add_flag<log_fields_flag>(log_fields_flag_letter);
   formatter.add_flag<request_flag<trace_field<false>>>(request_trace_id_flag);
   formatter.add_flag<request_flag<trace_field<true>>>(request_span_id_flag);
   formatter.add_flag<request_flag<text_field<&request_info::id>>>(request_id_flag);

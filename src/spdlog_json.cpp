@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "aiolocals/log/fields.hpp"
 #include "aiolocals/log/json.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/span.hpp"
@@ -104,6 +105,7 @@ void json_formatter::format(const ::spdlog::details::log_msg& msg, buffer& dest)
       append_string_field(dest, "path", current->path);
     }
   }
+  if (known) append_log_fields_json(dest, current_log_fields());
   dest.push_back('}');
   append(dest, eol_);
 }

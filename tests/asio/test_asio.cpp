@@ -28,7 +28,9 @@
 #include <vector>
 
 #include "aiolocals/asio.hpp"
+#include "aiolocals/asio/awaitable_operators.hpp"
 #include "aiolocals/local.hpp"
+#include "aiolocals/log/fields.hpp"
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -199,6 +201,44 @@ TEST(Asio, CoSpawnGivesTheChildACopy) {
   run_on_threads(io, 2);
   EXPECT_EQ(child_saw.load(), 1);
   EXPECT_EQ(parent_saw_after.load(), 3);
+}
+
+// Log fields are a local: set mid-task after a suspension, a child spawned
+// later inherits them, its own additions never reach the parent, and the
+// awaitable operators' branches each get a copy.
+TEST(Asio, LogFieldsFollowTheTaskIntoItsChildrenAndNeverBack) {
+  using namespace aiolocals::awaitable_operators;
+  asio::io_context io;
+  std::string child_saw, branch_a, branch_b, parent_after;
+  auto text = [] {
+    std::string out;
+    aiolocals::append_log_fields_text(out, aiolocals::current_log_fields());
+    return out;
+  };
+  auto child = [&]() -> awaitable<void> {
+    co_await asio::post(asio::use_awaitable);
+    child_saw = text();
+    aiolocals::set_log_field("child", true);
+  };
+  auto branch = [&](std::string& saw, const char* name) -> awaitable<void> {
+    aiolocals::set_log_field("branch", name);
+    co_await asio::post(asio::use_awaitable);
+    saw = text();
+  };
+  auto parent = [&]() -> awaitable<void> {
+    co_await asio::post(asio::use_awaitable);
+    aiolocals::set_log_field("tenant", "acme");  // mid-task, after a resumption
+    auto ex = co_await asio::this_coro::executor;
+    co_await aiolocals::co_spawn(ex, child(), asio::use_awaitable);
+    co_await (branch(branch_a, "a") && branch(branch_b, "b"));
+    parent_after = text();
+  };
+  aiolocals::co_spawn(io, parent(), asio::detached);
+  run_on_threads(io, 2);
+  EXPECT_EQ(child_saw, " tenant=acme");
+  EXPECT_EQ(branch_a, " tenant=acme branch=a");
+  EXPECT_EQ(branch_b, " tenant=acme branch=b");
+  EXPECT_EQ(parent_after, " tenant=acme");
 }
 
 TEST(Asio, CallbackCompletionRunsInTheSpawnersContextNotTheChilds) {

@@ -647,8 +647,9 @@ TEST(Session, DestroyedWithARequestPendingLeavesNothingBehind) {
 
 // End to end: a 2-thread server, 64 client connections, 10,048 requests, half
 // with their own id; each handler logs from 3 resumptions through a sync and
-// an async logger, step 2 inside a timed span block. Every line must carry
-// the id its client received, and step 2's lines the block's span; every
+// an async logger, step 2 inside a timed span block, a log field set after
+// step 1. Every line must carry the id its client received, the field from
+// step 2 on (its own request's value), and step 2's lines the block's span; every
 // request records a server span and a block span whose parent is that
 // server span, in the same trace; with connections spawned by
 // aiolocals::co_spawn and by plain asio::co_spawn.
@@ -663,15 +664,17 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   auto sync_sink = std::make_shared<capture_sink>();
   auto async_sink = std::make_shared<capture_sink>();
   auto sync_logger = std::make_shared<spdlog::logger>("e2e-sync", sync_sink);
-  sync_logger->set_formatter(aiolocals::make_formatter("%U#%q@%K %v"));
+  sync_logger->set_formatter(aiolocals::make_formatter("%U#%q@%K%k %v"));
   auto pool = std::make_shared<aiolocals::async_pool>(8192, 1);
   auto async_logger =
-      aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q@%K %v");
+      aiolocals::make_async_logger("e2e-async", {async_sink}, pool, "%U#%q@%K%k %v");
 
   auto tracked = aiolocals::track_requests([&](request req) -> asio::awaitable<response> {
     co_await asio::post(asio::use_awaitable);  // every line below is after a resumption
     sync_logger->info("step 1");
     async_logger->info("step 1");
+    // A log field set mid-request: steps 2 and 3 (and the span block) carry it.
+    aiolocals::set_log_field("n", aiolocals::path_without_query(req.target()));
     co_await aiolocals::span("step 2", [&]() -> asio::awaitable<void> {
       co_await asio::post(asio::use_awaitable);
       sync_logger->info("step 2");
@@ -750,11 +753,11 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
   }
   EXPECT_EQ(misparented, 0);
 
-  const std::regex shape(R"((/r/\d+)#(\S+)@([0-9a-f]{16}) step ([123])\n)");
+  const std::regex shape(R"((/r/\d+)#(\S+)@([0-9a-f]{16})(?: n=(\S+))? step ([123])\n)");
   for (auto* sink : {sync_sink.get(), async_sink.get()}) {
     const auto lines = sink->lines();
     EXPECT_EQ(lines.size(), static_cast<std::size_t>(total * 3));
-    int mismatches = 0, without_id = 0, wrong_span = 0;
+    int mismatches = 0, without_id = 0, wrong_span = 0, wrong_field = 0;
     for (const auto& line : lines) {
       std::smatch match;
       if (!std::regex_match(line, match, shape) || match[2] == "-") {
@@ -766,14 +769,17 @@ TEST_P(EndToEnd, EveryLogLineCarriesTheIdTheClientReceived) {
         ++mismatches;
         continue;
       }
+      // The field: absent before it was set (step 1), the request's own after.
+      if (match[5] == "1" ? match[4].matched : match[4].str() != match[1].str()) ++wrong_field;
       // Step 2 runs in the block's span, steps 1 and 3 in the server span.
-      const auto& owner = match[4] == "2" ? blocks : server_spans;
+      const auto& owner = match[5] == "2" ? blocks : server_spans;
       auto span = owner.find(found->second);
       if (span == owner.end() || span->second.span.to_hex() != match[3].str()) ++wrong_span;
     }
     EXPECT_EQ(mismatches, 0);
     EXPECT_EQ(without_id, 0);
     EXPECT_EQ(wrong_span, 0);
+    EXPECT_EQ(wrong_field, 0);
   }
 }
 INSTANTIATE_TEST_SUITE_P(Spawned, EndToEnd, ::testing::Values(spawn_as::copy, spawn_as::task),

@@ -127,6 +127,34 @@ TEST(JsonLines, AJobHasItsNameAndNoMethodOrPath) {
   EXPECT_EQ(job_line.if_contains("path"), nullptr);
 }
 
+// Log fields become members after ours, typed; a hostile text value stays
+// one string; a line outside any task has none.
+TEST(JsonLines, LogFieldsAreTypedMembersAfterOurs) {
+  auto sink = std::make_shared<capture_sink>();
+  spdlog::logger logger("json-fields", sink);
+  logger.set_formatter(aiolocals::make_json_formatter());
+  aiolocals::job_context("fields", [&] {
+    aiolocals::set_log_field("tenant", "acme\",\"request_id\":\"forged");
+    aiolocals::set_log_field("order_id", 42);
+    aiolocals::set_log_field("ratio", 0.25);
+    aiolocals::set_log_field("retry", true);
+    logger.info("paid");
+  });
+  logger.info("outside");
+  const auto line = parse_line(sink->lines().at(0));
+  const auto names = keys(line);
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(names.end() - 4, names.end()),
+            (std::vector<std::string>{"tenant", "order_id", "ratio", "retry"}));
+  EXPECT_EQ(text(line, "tenant"), "acme\",\"request_id\":\"forged");
+  EXPECT_EQ(text(line, "request_id").rfind("fields-", 0), 0u);  // ours, not forged
+  EXPECT_EQ(line.at("order_id").as_int64(), 42);
+  EXPECT_EQ(line.at("ratio").as_double(), 0.25);
+  EXPECT_EQ(line.at("retry").as_bool(), true);
+  const auto outside = parse_line(sink->lines().at(1));
+  EXPECT_EQ(outside.if_contains("tenant"), nullptr);
+}
+
 TEST(JsonLines, ALineInsideASpanBlockCarriesTheBlocksSpanAndItsParent) {
   auto sink = std::make_shared<capture_sink>();
   spdlog::logger logger("spans", sink);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "aiolocals/asio.hpp"
+#include "aiolocals/log/fields.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "capture_sink.hpp"
@@ -389,6 +390,62 @@ TEST(AsyncLogger, OursLogsTheCallersId) {
     spdlog::drop("ours-async");
   }  // the pool drains its queue before joining
   EXPECT_EQ(sink->lines(), (std::vector<std::string>{"caller-id /p m\n", "second /q n\n"}));
+}
+
+// %k: the task's log fields after the tag, in the line that was logged
+// inside the task, through a synchronous and our asynchronous logger (the
+// worker formats inside the caller's snapshot, so a field set or removed
+// after the call never shows in the line).
+TEST(LogFieldsFlag, PrintsTheTasksFieldsInSyncAndAsyncLines) {
+  EXPECT_EQ(log_line("[%q]%k %v", "outside"), "[-] outside\n");  // no fields: nothing
+  auto sync_sink = std::make_shared<capture_sink>();
+  spdlog::logger sync_logger("fields-sync", sync_sink);
+  sync_logger.set_formatter(aiolocals::make_formatter("[%q]%k %v|%12k|%-12k|"));
+  auto async_sink = std::make_shared<capture_sink>();
+  {
+    auto pool = std::make_shared<aiolocals::async_pool>(64, 1);
+    auto async_logger =
+        aiolocals::make_async_logger("fields-async", {async_sink}, pool, "[%q]%k %v");
+    aiolocals::scope fresh;
+    aiolocals::request.set({"r-1", "GET", "/p", aiolocals::request_kind::request});
+    aiolocals::set_log_field("tenant", "acme");
+    aiolocals::set_log_field("n", 7);
+    sync_logger.info("one");
+    async_logger->info("one");
+    aiolocals::set_log_field("tenant", "globex corp");  // escaped: no forged pair
+    aiolocals::remove_log_field("n");
+    sync_logger.info("two");
+    async_logger->info("two");
+    spdlog::drop("fields-async");
+  }
+  EXPECT_EQ(sync_sink->lines(),
+            (std::vector<std::string>{
+                "[r-1] tenant=acme n=7 one| tenant=acme n=7| tenant=acme n=7|\n",
+                "[r-1] tenant=globex\\x20corp two| tenant=globex\\x20corp| tenant=globex\\x20corp|\n"}));
+  EXPECT_EQ(async_sink->lines(),
+            (std::vector<std::string>{"[r-1] tenant=acme n=7 one\n",
+                                      "[r-1] tenant=globex\\x20corp two\n"}));
+  EXPECT_EQ(log_line("[%20k]", "m"), "[                    ]\n");
+}
+
+// A stored copy of a line (a backtrace replayed in another task) must not
+// carry the replaying task's fields.
+TEST(LogFieldsFlag, AReplayedLineSaysUnknownNeverTheReplayersFields) {
+  auto sink = std::make_shared<capture_sink>();
+  spdlog::logger logger("fields-backtrace", sink);
+  logger.set_formatter(aiolocals::make_formatter("%k|%v"));
+  logger.enable_backtrace(4);
+  {
+    aiolocals::scope one;
+    aiolocals::set_log_field("who", "one");
+    logger.debug("kept");
+  }
+  aiolocals::scope two;
+  aiolocals::set_log_field("who", "two");
+  logger.dump_backtrace();
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], " (unknown)|kept\n");
 }
 
 // Two threads, many interleaved requests, each logging from several

@@ -99,14 +99,16 @@ bool needs_escaping(std::string_view text) noexcept {
 }
 }  // namespace detail
 
-/// Appends `text` to `out` escaped as described above. `Buffer` is
-/// std::string, fmt::memory_buffer or alike (push_back and
-/// append(first, last)). Safe for any input; no allocation beyond `out`.
-template <class Buffer>
-void append_escaped(Buffer& out, std::string_view text) {
+/// Appends `text` to `out` escaped as described above, and each of `Also`
+/// as `\xNN` too (log fields escape the space and `=`, so that a value
+/// cannot forge a `key=value` pair). `Buffer` is std::string,
+/// fmt::memory_buffer or alike (push_back and append(first, last)). Safe
+/// for any input; no allocation beyond `out`.
+template <char... Also, class Buffer>
+void append_escaped_with(Buffer& out, std::string_view text) {
   // Common case first: one check, then one append. Only text that needs
   // escaping takes the byte-by-byte path.
-  if (!detail::needs_escaping<'\\'>(text)) {
+  if (!detail::needs_escaping<'\\', Also...>(text)) {
     out.append(text.data(), text.data() + text.size());
     return;
   }
@@ -114,7 +116,8 @@ void append_escaped(Buffer& out, std::string_view text) {
   const char* end = text.data() + text.size();
   for (const char* p = run; p != end; ++p) {
     const auto byte = static_cast<unsigned char>(*p);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') continue;
+    if (byte >= 0x20 && byte < 0x7f && byte != '\\' && ((byte != static_cast<unsigned char>(Also)) && ...))
+      continue;
     out.append(run, p);
     const char escaped[] = {'\\', 'x', detail::hex_digits[byte >> 4],
                             detail::hex_digits[byte & 0xf]};
@@ -122,6 +125,13 @@ void append_escaped(Buffer& out, std::string_view text) {
     run = p + 1;
   }
   out.append(run, end);
+}
+
+/// Appends `text` to `out` escaped as described above (append_escaped_with
+/// with nothing more).
+template <class Buffer>
+void append_escaped(Buffer& out, std::string_view text) {
+  append_escaped_with<>(out, text);
 }
 
 }  // namespace aiolocals

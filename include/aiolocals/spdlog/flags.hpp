@@ -11,6 +11,8 @@
 //   %W  its method                     %J  its W3C trace id, %K its span id
 //   %Q  the seed's tag, exactly what %U#%q prints, in one flag (cheaper:
 //       one lookup; the default pattern uses it)
+//   %k  the task's log fields (aiolocals/log/fields.hpp) as ` key=value`
+//       pairs, each after a space; nothing when there are none
 //   each prints `-` outside a request (and %J/%K without a trace)
 // The letters are unused by spdlog 1.10's built-in flags. Output is safe to
 // log whatever a client sent: ids are validated or generated, and the path
@@ -63,17 +65,19 @@ inline constexpr char request_method_flag = 'W';
 inline constexpr char request_trace_id_flag = 'J';
 inline constexpr char request_span_id_flag = 'K';
 inline constexpr char request_tag_flag_letter = 'Q';
+inline constexpr char log_fields_flag_letter = 'k';
 
 /// The seed's layout: "[time] [logger] [level] [<path>#<id>] message"
-/// (%Q prints the same as %U#%q, with one lookup).
-inline constexpr const char* default_log_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%Q] %v";
+/// (%Q prints the same as %U#%q, with one lookup), with the task's log
+/// fields, if any, between the tag and the message (%k).
+inline constexpr const char* default_log_pattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%Q]%k %v";
 
-/// A pattern formatter that knows the %q, %U, %W, %J, %K and %Q flags. Cheap to call;
+/// A pattern formatter that knows the %q, %U, %W, %J, %K, %Q and %k flags. Cheap to call;
 /// each logger needs its own formatter instance.
 std::unique_ptr<::spdlog::pattern_formatter> make_formatter(
     std::string pattern = default_log_pattern);
 
-/// Adds the %q, %U, %W, %J, %K and %Q flags to `formatter` (before its
+/// Adds the %q, %U, %W, %J, %K, %Q and %k flags to `formatter` (before its
 /// set_pattern).
 void add_request_flags(::spdlog::pattern_formatter& formatter);
 

@@ -49,7 +49,7 @@ bool is_valid_log_field_key(std::string_view key) noexcept {
 log_fields log_fields::with(std::string_view key, log_field_value value) const {
   log_fields copy;
   copy.fields_.reserve(fields_.size() + 1);
-  copy.fields_ = fields_;
+  copy.fields_.insert(copy.fields_.end(), fields_.begin(), fields_.end());
   for (log_field& field : copy.fields_) {
     if (field.key == key) {
       field.value = std::move(value);

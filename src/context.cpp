@@ -100,23 +100,31 @@ slot_entry& probe(slot_table* table, local_key id) noexcept {
   }
 }
 
-// A new table holding the values of `old` (which may be null), room for one
-// more, and no entry for unset locals. If `shared`, the nodes gain a
-// reference and `old` loses one; otherwise they move and `old` is freed.
+// Fills `entry`, the empty slot `probe` found for `key`, and counts it.
+void occupy(slot_table* table, slot_entry& entry, std::uint64_t key, value_node* node) noexcept {
+  entry = {key, node};
+  ++table->used;
+  table->not_inherited += (key & not_inherited_key_bit) != 0;
+}
+
 // A new table holding the values of `old` (which may be null; left as it
-// is) and room for one more; with `acquire`, each node gains a reference.
-slot_table* copy_table(slot_table* old, bool acquire = true) {
+// is), no entry for unset locals, and room for one more; with `acquire`,
+// each node gains a reference. With `children_only`, the values of
+// not-inherited locals are left out.
+slot_table* copy_table(slot_table* old, bool acquire = true, bool children_only = false) {
+  const auto kept = [children_only](const slot_entry& entry) {
+    return entry.node != nullptr && !(children_only && (entry.key & not_inherited_key_bit) != 0);
+  };
   std::uint32_t values = 1;
   if (old != nullptr) {
-    for (std::uint32_t i = 0; i < old->capacity; ++i) values += old->entries()[i].node != nullptr;
+    for (std::uint32_t i = 0; i < old->capacity; ++i) values += kept(old->entries()[i]);
   }
   slot_table* table = allocate_table(std::bit_ceil(std::max(values * 2, 2u)));
   if (old == nullptr) return table;
   for (std::uint32_t i = 0; i < old->capacity; ++i) {
     const slot_entry& entry = old->entries()[i];
-    if (entry.node == nullptr) continue;
-    probe(table, key_of(entry.key)) = entry;
-    ++table->used;
+    if (!kept(entry)) continue;
+    occupy(table, probe(table, key_of(entry.key)), entry.key, entry.node);
     if (acquire) entry.node->acquire();
   }
   return table;
@@ -148,9 +156,9 @@ thread_local root_holder this_thread_root;
 
 }  // namespace
 
-local_key allocate_key() noexcept {
+local_key allocate_key(bool inherited) noexcept {
   const std::uint64_t key = next_key.fetch_add(1, std::memory_order_relaxed);
-  return key_of(key);
+  return key_of(inherited ? key : key | not_inherited_key_bit);
 }
 
 namespace {
@@ -180,6 +188,18 @@ context_impl* copy_impl(const context_impl* impl) {
   return copy;
 }
 
+context_impl* child_impl(const context_impl* impl) {
+  if (impl->table == nullptr || impl->table->not_inherited == 0) return copy_impl(impl);
+  auto* copy = make_impl();
+  try {
+    copy->table = copy_table(impl->table, true, true);
+  } catch (...) {
+    free_impl(copy);
+    throw;
+  }
+  return copy;
+}
+
 context_impl* new_impl_holding(local_key id, value_node* node) {
   context_impl* impl = nullptr;
   try {
@@ -190,8 +210,7 @@ context_impl* new_impl_holding(local_key id, value_node* node) {
     node->release();
     throw;
   }
-  probe(impl->table, id) = {id.key, node};
-  impl->table->used = 1;
+  occupy(impl->table, probe(impl->table, id), id.key, node);
   return impl;
 }
 
@@ -210,8 +229,7 @@ context_impl* copy_impl_holding(const context_impl* source, local_key id, value_
     entry.node->release();
     entry.node = node;
   } else {
-    entry = {id.key, node};
-    ++impl->table->used;
+    occupy(impl->table, entry, id.key, node);
   }
   return impl;
 }
@@ -250,8 +268,7 @@ value_node* exchange_current(local_key id, value_node* node) {
     }
     if (node == nullptr) return nullptr;  // not set here: nothing to unset
     if ((table->used + 1) * 2 <= table->capacity) {
-      entry = {id.key, node};
-      ++table->used;
+      occupy(table, entry, id.key, node);
       view(this_thread, impl);
       return nullptr;
     }
@@ -264,8 +281,7 @@ value_node* exchange_current(local_key id, value_node* node) {
   if (entry.key == id.key) {
     previous = std::exchange(entry.node, node);
   } else if (node != nullptr) {
-    entry = {id.key, node};
-    ++grown->used;
+    occupy(grown, entry, id.key, node);
   }
   view(this_thread, impl);  // `impl` is this thread's current context
   return previous;

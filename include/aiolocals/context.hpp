@@ -8,6 +8,8 @@
 //   context::current()   handle to the calling thread's current context
 //   context{}            a fresh, empty context
 //   ctx.copy()           an independent copy, O(1) whatever the number of values
+//   ctx.child()          the copy a spawned task starts from: without the
+//                        values of locals declared `not_inherited`
 //   ctx.run(f, args...)  run f with ctx current, then restore (also on throw)
 //   scope guard{ctx};    the same for a block (RAII)
 //   bind(f)              f, to be run later in a copy of today's context
@@ -85,6 +87,14 @@ class context {
   /// increment, whatever the number of values. Call it on a context that is
   /// not entered, or on the thread that has it entered.
   context copy() const { return context(detail::copy_impl(impl_)); }
+
+  /// The context a task spawned from this one starts in: as `copy()`, but
+  /// without the values of locals declared `not_inherited` (local.hpp).
+  /// What `aiolocals::co_spawn`, `bind(f)` and the awaitable operators'
+  /// branches take. O(1) as `copy()` while no not-inherited local is set
+  /// here; else one table holding the inherited values (one allocation and
+  /// one atomic increment per value). Thread-safety as `copy()`.
+  context child() const { return context(detail::child_impl(impl_)); }
 
   /// Runs `f(args...)` with this context current on the calling thread and
   /// restores the previous context on return and on exception. Writes made
@@ -215,6 +225,8 @@ struct context_access {
   // context::current().copy() without taking and dropping a reference to
   // the current context.
   static context copy_of_current() { return context(copy_impl(current_impl())); }
+  // context::current().child(), likewise.
+  static context child_of_current() { return context(child_impl(current_impl())); }
   // A handle that takes over one reference the caller holds on `impl`.
   static context adopt(context_impl* impl) noexcept { return context(impl); }
   // A fresh context whose only value is `value` for `var`, made without
@@ -279,12 +291,15 @@ class bound_function {
 
 /// Returns `f` wrapped so that it runs in a copy of the context current now
 /// (what asyncio does for `call_soon`): hand it to `std::thread`, a thread
-/// pool or any callback API and the values travel with it. The copy is O(1);
+/// pool or any callback API and the values travel with it. The copy is
+/// `context::child()`: locals declared `not_inherited` stay behind (a
+/// callback that must see them, the same task's own continuation, takes
+/// `bind(context::current().copy(), f)`). O(1) unless such a local is set;
 /// later writes by the caller are not seen by `f`, nor `f`'s by the caller.
 /// Thread-safe; the copy is taken on the calling thread.
 template <class F>
 [[nodiscard]] bound_function<std::decay_t<F>> bind(F&& f) {
-  return {std::forward<F>(f), context::current().copy()};
+  return {std::forward<F>(f), detail::context_access::child_of_current()};
 }
 
 /// As `bind(f)`, but runs `f` in `ctx` itself (not a copy).

@@ -11,6 +11,9 @@
 //   const std::string& who = user.get();  // throws lookup_error if unset
 //   const std::string* maybe = user.find();  // null if unset
 //
+//   // Kept by its own task, never given to the tasks it spawns:
+//   inline aiolocals::local<db::transaction*> txn{"txn", aiolocals::not_inherited};
+//
 // The value is stored in the calling thread's *current* `aiolocals::context`
 // (see context.hpp), so each task sees its own, and a copy of the context
 // (what `bind` and `aiolocals::co_spawn` take) starts with the same values.
@@ -47,6 +50,20 @@ class lookup_error : public std::out_of_range {
  public:
   using std::out_of_range::out_of_range;
 };
+
+/// Declares a local whose values stay in the task that set them: a task it
+/// spawns (`aiolocals::co_spawn`, `bind(f)`, the awaitable operators'
+/// branches: whatever takes `context::child()`) starts without them. For a
+/// value that must not reach a background task: a database transaction, a
+/// per-request budget (userver's TaskLocalVariable against its
+/// TaskInheritedVariable). Everything else keeps them: `copy()`, a span
+/// block, `scope`/`run`, and the async logger's snapshot (a line logged
+/// inside the task prints them).
+///   inline aiolocals::local<transaction*> txn{"txn", aiolocals::not_inherited};
+struct not_inherited_t {
+  explicit not_inherited_t() = default;
+};
+inline constexpr not_inherited_t not_inherited{};
 
 /// A task-local variable of type T (see the file comment).
 /// Not copyable or movable: its identity is the variable.
@@ -112,6 +129,13 @@ class local {
   /// A local whose `get` returns `default_value` until it is set.
   local(std::string name, T default_value)
       : name_(std::move(name)), default_(std::move(default_value)), id_(detail::allocate_key()) {}
+  /// A local that spawned tasks do not inherit (see not_inherited_t).
+  local(std::string name, not_inherited_t)
+      : name_(std::move(name)), id_(detail::allocate_key(false)) {}
+  /// The same, with a default (which children still see: only values set
+  /// stay behind).
+  local(std::string name, T default_value, not_inherited_t)
+      : name_(std::move(name)), default_(std::move(default_value)), id_(detail::allocate_key(false)) {}
 
   local(const local&) = delete;
   local& operator=(const local&) = delete;
@@ -196,6 +220,8 @@ class local {
 
   /// The name given at construction.
   const std::string& name() const noexcept { return name_; }
+  /// False for a local declared `not_inherited`.
+  bool inherited() const noexcept { return (id_.key & detail::not_inherited_key_bit) == 0; }
 
  private:
   friend class context;

@@ -241,6 +241,53 @@ TEST(Asio, LogFieldsFollowTheTaskIntoItsChildrenAndNeverBack) {
   EXPECT_EQ(parent_after, " tenant=acme");
 }
 
+// A not-inherited local (a transaction, a budget) stays in the task that
+// set it: co_spawn'ed children and the && branches start without it; the
+// task itself, after any number of resumptions, and its span blocks keep it.
+aiolocals::local<std::string> open_transaction{"open_transaction", aiolocals::not_inherited};
+
+TEST(Asio, NotInheritedLocalsReachNoChildButStayInTheirTask) {
+  using namespace aiolocals::awaitable_operators;
+  asio::io_context io;
+  auto seen = [] { return open_transaction.find() ? *open_transaction.find() : "unset"; };
+  std::string child_saw, branch_a, branch_b, parent_after, in_block, in_posted, tenant_in_child;
+  auto child = [&]() -> awaitable<void> {
+    co_await asio::post(asio::use_awaitable);
+    child_saw = seen();
+    tenant_in_child = std::string(std::get<std::string>(
+        *aiolocals::current_log_fields().find("tenant")));
+    open_transaction.set("child's");
+  };
+  auto branch = [&](std::string& saw) -> awaitable<void> {
+    co_await asio::post(asio::use_awaitable);
+    saw = seen();
+  };
+  auto parent = [&]() -> awaitable<void> {
+    co_await asio::post(asio::use_awaitable);
+    aiolocals::set_log_field("tenant", "acme");
+    open_transaction.set("txn-7");
+    auto ex = co_await asio::this_coro::executor;
+    co_await aiolocals::co_spawn(ex, child(), asio::use_awaitable);
+    co_await (branch(branch_a) && branch(branch_b));
+    asio::post(ex, aiolocals::bind([&] { in_posted = seen(); }));
+    auto block = [&]() -> awaitable<void> {
+      co_await asio::post(asio::use_awaitable);
+      in_block = seen();
+    };
+    co_await aiolocals::span("step", block());
+    parent_after = seen();
+  };
+  aiolocals::co_spawn(io, parent(), asio::detached);
+  run_on_threads(io, 2);
+  EXPECT_EQ(child_saw, "unset");
+  EXPECT_EQ(tenant_in_child, "acme");  // inherited locals still arrive
+  EXPECT_EQ(branch_a, "unset");
+  EXPECT_EQ(branch_b, "unset");
+  EXPECT_EQ(in_posted, "unset");
+  EXPECT_EQ(in_block, "txn-7");
+  EXPECT_EQ(parent_after, "txn-7");
+}
+
 TEST(Asio, CallbackCompletionRunsInTheSpawnersContextNotTheChilds) {
   asio::io_context io;
   std::optional<int> seen_in_callback;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <future>
 #include <mutex>
 #include <string>
@@ -35,6 +36,74 @@ TEST(Context, CopyIsIsolatedBothWays) {
   EXPECT_FALSE(number.is_set());
   EXPECT_EQ(*child.find(name), "child");  // writes stay in the child
   EXPECT_EQ(*child.find(number), 1);
+}
+
+// A not-inherited local stays in its task: copy() keeps it (the same
+// task, later), child() and bind(f) leave it out, and a child built from a
+// table that never held one shares the table (the O(1) path).
+aiolocals::local<std::string> transaction{"transaction", aiolocals::not_inherited};
+aiolocals::local<int> budget{"budget", 100, aiolocals::not_inherited};
+
+TEST(Context, ChildLeavesNotInheritedLocalsBehindCopyKeepsThem) {
+  EXPECT_TRUE(name.inherited());
+  EXPECT_FALSE(transaction.inherited());
+  aiolocals::scope task;
+  name.set("alice");
+  // Before any not-inherited value: child() is a plain copy.
+  EXPECT_EQ(aiolocals::context::current().child().find(name), name.find());
+  transaction.set("txn-1");
+  budget.set(7);
+  number.set(3);
+  const aiolocals::context copy = aiolocals::context::current().copy();
+  const aiolocals::context child = aiolocals::context::current().child();
+  EXPECT_EQ(*copy.find(transaction), "txn-1");
+  EXPECT_EQ(*copy.find(budget), 7);
+  EXPECT_EQ(child.find(transaction), nullptr);
+  EXPECT_EQ(child.find(budget), nullptr);
+  EXPECT_EQ(*child.find(name), "alice");
+  EXPECT_EQ(*child.find(number), 3);
+  child.run([] {
+    EXPECT_EQ(transaction.find(), nullptr);
+    EXPECT_EQ(budget.get(), 100);  // the default, not the parent's value
+    transaction.set("child's own");
+    // A grandchild leaves the child's own not-inherited value behind too.
+    EXPECT_EQ(aiolocals::context::current().child().find(transaction), nullptr);
+  });
+  EXPECT_EQ(transaction.get(), "txn-1");  // the child's write never flows back
+  std::string in_bound = "not run";
+  aiolocals::bind([&] { in_bound = transaction.find() ? *transaction.find() : "unset"; })();
+  EXPECT_EQ(in_bound, "unset");
+  aiolocals::bind(aiolocals::context::current().copy(), [&] { in_bound = transaction.get(); })();
+  EXPECT_EQ(in_bound, "txn-1");
+}
+
+TEST(Context, ChildOfManyValuesKeepsEveryInheritedOne) {
+  std::vector<std::unique_ptr<aiolocals::local<int>>> inherited, task_only;
+  for (int i = 0; i < 20; ++i) {
+    inherited.push_back(std::make_unique<aiolocals::local<int>>("in" + std::to_string(i)));
+    task_only.push_back(std::make_unique<aiolocals::local<int>>("only" + std::to_string(i),
+                                                                aiolocals::not_inherited));
+  }
+  aiolocals::scope task;
+  for (int i = 0; i < 20; ++i) {
+    inherited[i]->set(i);
+    task_only[i]->set(-i);
+  }
+  task_only[3]->set(33);  // overwritten, still left behind
+  const aiolocals::context child = aiolocals::context::current().child();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_NE(child.find(*inherited[i]), nullptr) << i;
+    EXPECT_EQ(*child.find(*inherited[i]), i);
+    EXPECT_EQ(child.find(*task_only[i]), nullptr) << i;
+  }
+  // Writes in the child to its (smaller) table still work.
+  child.run([&] {
+    task_only[0]->set(5);
+    inherited[0]->set(50);
+    EXPECT_EQ(task_only[0]->get(), 5);
+    EXPECT_EQ(inherited[19]->get(), 19);
+  });
+  EXPECT_EQ(inherited[0]->get(), 0);
 }
 
 TEST(Context, CurrentIsTheSameObjectNotACopy) {

@@ -428,6 +428,38 @@ TEST(LogFieldsFlag, PrintsTheTasksFieldsInSyncAndAsyncLines) {
   EXPECT_EQ(log_line("[%20k]", "m"), "[                    ]\n");
 }
 
+// The async logger formats in a snapshot of the caller's context: a
+// not-inherited local set by the task is on the lines the task logs.
+aiolocals::local<std::string> task_budget{"task_budget", aiolocals::not_inherited};
+class task_budget_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& out) override {
+    const std::string* budget = task_budget.find();
+    const std::string text = budget ? *budget : "unset";
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<task_budget_flag>();
+  }
+};
+
+TEST(AsyncLogger, ALineLoggedInsideATaskPrintsItsNotInheritedLocals) {
+  auto sink = std::make_shared<capture_sink>();
+  {
+    auto pool = std::make_shared<aiolocals::async_pool>(64, 1);
+    auto logger = aiolocals::make_async_logger("budget-async", {sink}, pool, "%v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<task_budget_flag>('B').set_pattern("%B %v");
+    logger->set_formatter(std::move(formatter));
+    aiolocals::scope task;
+    task_budget.set("5ms");
+    logger->info("in task");
+    aiolocals::context::current().child().run([&] { logger->info("in child"); });
+    spdlog::drop("budget-async");
+  }
+  EXPECT_EQ(sink->lines(), (std::vector<std::string>{"5ms in task\n", "unset in child\n"}));
+}
+
 // A stored copy of a line (a backtrace replayed in another task) must not
 // carry the replaying task's fields.
 TEST(LogFieldsFlag, AReplayedLineSaysUnknownNeverTheReplayersFields) {

@@ -30,7 +30,7 @@ template <class Executor, class T, class AwaitableExecutor,
 requires(boost::asio::execution::is_executor<Executor>::value) auto co_spawn(
     const Executor& ex, boost::asio::awaitable<T, AwaitableExecutor> awaitable,
     CompletionToken&& token = {}) {
-  context child = detail::context_access::copy_of_current();
+  context child = detail::context_access::child_of_current();
   const detail::context_impl* child_impl = detail::context_access::impl(child);
   return detail::spawn_with_context(detail::with_context(ex, std::move(child)), child_impl,
                                     std::move(awaitable), std::forward<CompletionToken>(token));

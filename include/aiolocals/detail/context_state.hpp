@@ -109,11 +109,14 @@ struct typed_node final : value_node {
 // reused (64 bits: a process creating a million locals a second runs out
 // after half a million years), so a value left in a context by a destroyed
 // local can never be read as another local's. 0 marks an empty entry.
+// The top bit marks a local declared `not_inherited`: copies for a child
+// task (context::child) leave its values out.
 struct local_key {
   std::uint64_t key;
   std::uint64_t offset;  // where the key's probes start: hash * sizeof(slot_entry)
 };
-local_key allocate_key() noexcept;
+inline constexpr std::uint64_t not_inherited_key_bit = std::uint64_t{1} << 63;
+local_key allocate_key(bool inherited = true) noexcept;
 
 // One entry of a slot table: a local's key and its value (null: unset in
 // this context, e.g. after a reset).
@@ -131,6 +134,9 @@ struct alignas(slot_entry) slot_table {
   std::atomic<std::uint32_t> references{1};
   std::uint32_t capacity = 0;  // a power of two
   std::uint32_t used = 0;      // entries holding a key
+  // Entries holding the key of a not-inherited local: while 0, a child's
+  // copy shares the table as copy() does.
+  std::uint32_t not_inherited = 0;
   slot_entry* entries() noexcept { return reinterpret_cast<slot_entry*>(this + 1); }
 };
 
@@ -210,6 +216,10 @@ inline value_node* find_in(const context_impl* impl, local_key id) noexcept {
 context_impl* current_impl();                       // creates this thread's root context if needed
 context_impl* new_impl();                           // a fresh, empty context; one reference
 context_impl* copy_impl(const context_impl* impl);  // O(1); one reference
+// A copy for a child task: as copy_impl, without the values of
+// not-inherited locals (O(1) while the table holds none; else one filtered
+// table). One reference.
+context_impl* child_impl(const context_impl* impl);
 // A fresh context whose only value is `node` for the local `id`, made
 // without entering it; one reference. Takes `node` over (released if this
 // throws).

@@ -22,8 +22,9 @@
 //       prints one JSON line per request: what it sent, what came back.
 //
 // The only aiolocals lines: configure the JSON logger, wrap the handler in
-// track_requests, and call `aiolocals::propagate(req)` in the one client
-// helper every outgoing call goes through.
+// track_requests (A drops clients' baggage, B logs the baggage entry
+// `order`), set the baggage in A, and call `aiolocals::propagate(req)` in
+// the one client helper every outgoing call goes through.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -112,6 +113,10 @@ struct service {
       co_return co_await validation_service(req);
     }
     if (auto order = two_services::number_after(req.target(), "/orders/"); order && downstream) {
+      // W3C baggage for every later call: B logs `order` (its allowlist),
+      // never `cart`.
+      aiolocals::set_baggage("order", std::to_string(*order));
+      aiolocals::set_baggage("cart", "not for logs");
       // Two calls to B, each with a client span of its own.
       response price = co_await call(
           *downstream, request{http::verb::get, "/prices/" + std::to_string(*order), 11});
@@ -150,7 +155,13 @@ int serve_main(const std::string& name, const std::string& port_file,
   tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
   service handler;
   if (downstream) handler.downstream = tcp::endpoint(asio::ip::address_v4::loopback(), *downstream);
-  const auto tracked = aiolocals::track_requests(handler);
+  aiolocals::tracking_options options;
+  if (downstream) {
+    options.trust_incoming_baggage = false;  // A faces clients: their baggage is dropped
+  } else {
+    options.baggage_log_fields = {"order"};  // B logs this one baggage entry
+  }
+  const auto tracked = aiolocals::track_requests(handler, options);
   asio::co_spawn(io, serve(acceptor, tracked), asio::detached);
   asio::signal_set stop(io, SIGTERM, SIGINT);
   stop.async_wait([&](auto, int) {
@@ -216,6 +227,7 @@ planned plan(int n, unsigned short b_port) {
       p.req.set("X-Request-ID", bad_ids[(n / 5) % 4]);
       p.req.set("traceparent", bad_parents[(n / 5) % 4]);
       if ((n / 5) % 3 == 0) p.req.insert("traceparent", traceparent);  // a duplicate
+      p.req.set("baggage", "order=forged,cart=forged");  // A is the edge: dropped
       p.req.target("/orders/" + std::to_string(n) + "?q=%22%7D%0A&x=\\\"");
       break;
     }

@@ -6,9 +6,13 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
+#include "aiolocals/local.hpp"
 #include "aiolocals/log/escape.hpp"
+#include "aiolocals/log/fields.hpp"
+#include "aiolocals/trace/baggage.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 #include "diagnostics.hpp"
 
@@ -40,6 +44,39 @@ request_info describe_request(std::string_view method, std::string_view target,
                               std::span<const std::string_view> header_values,
                               const tracking_options& options) {
   return describe_request(method, target, incoming_headers{header_values, {}, {}}, options);
+}
+
+void check_tracking_options(const tracking_options& options) {
+  for (const std::string& key : options.baggage_log_fields) {
+    if (is_valid_log_field_key(key)) continue;
+    std::string shown;
+    append_escaped(shown, std::string_view(key).substr(0, 80));
+    throw std::invalid_argument("aiolocals: tracking_options::baggage_log_fields names '" + shown +
+                                "', which is not a valid log field key (1 to 64 characters of "
+                                "A-Z a-z 0-9 _ . -, the first a letter or '_', not one of the "
+                                "JSON line's own members)");
+  }
+}
+
+void adopt_request_baggage(std::span<const std::string_view> baggage_headers,
+                           const tracking_options& options) {
+  if (!options.trust_incoming_baggage || baggage_headers.empty()) return;
+  check_tracking_options(options);
+  baggage incoming = parse_baggage(baggage_headers);
+  if (incoming.empty()) return;
+  for (const std::string& key : options.baggage_log_fields) {
+    if (const baggage_entry* entry = incoming.find(key)) set_log_field(key, entry->value);
+  }
+  set_current_baggage(std::move(incoming));
+}
+
+context make_request_context(request_info info, std::span<const std::string_view> baggage_headers,
+                             const tracking_options& options) {
+  context ctx = detail::context_access::holding(request, std::move(info));
+  if (options.trust_incoming_baggage && !baggage_headers.empty()) {
+    ctx.run([&] { adopt_request_baggage(baggage_headers, options); });
+  }
+  return ctx;
 }
 
 void tracking_options::report_to_stderr(std::exception_ptr error) {

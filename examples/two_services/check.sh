@@ -10,8 +10,10 @@
 # per call inside it; every parent span id of B's lines names one of those
 # client spans, two calls never share one (and B's own span is not A's); an
 # id or traceparent the driver sent validly was kept, an invalid one
-# replaced (a fresh UUID, a trace started at A); and no line of either
-# service says its request was unknown.
+# replaced (a fresh UUID, a trace started at A); every B line of an order
+# carries the baggage entry A set (`order`, B's allowlist: never `cart`,
+# never what a client sent A); and no line of either service says its
+# request was unknown.
 set -eu
 out=$1
 requests=$2
@@ -44,7 +46,10 @@ jq -s --slurpfile a "$out/a.jsonl" --slurpfile b "$out/b.jsonl" '
         (if $d.sent_id != null and $d.sent_id != $d.response_id then "sent id not kept" else empty end),
         (if $d.sent_id == null and ($d.response_id | test("^[0-9a-f-]{36}$") | not) then "no fresh id" else empty end),
         (if $d.sent_trace != null and $al[0].trace_id != $d.sent_trace then "sent trace not kept" else empty end),
-        (if $d.sent_trace == null and $al[0].parent_span_id != null then "invalid trace kept" else empty end)
+        (if $d.sent_trace == null and $al[0].parent_span_id != null then "invalid trace kept" else empty end),
+        (if $d.kind != "validation" and ($bl | any(.order != ($d.n | tostring))) then "a B line without the order A put in baggage" else empty end),
+        (if $d.kind == "validation" and ($bl | any(has("order"))) then "an order field on a request without one" else empty end),
+        (if ([$al[], $bl[]] | any(has("cart"))) then "a baggage entry off the allowlist was logged" else empty end)
       ]})
   | {requests: length,
      distinct_ids: (map(.response_id) | unique | length),

@@ -246,6 +246,79 @@ TEST(TrackRequests, HandlerSeesTheRecordAndTheResponseEchoesTheId) {
   EXPECT_FALSE(aiolocals::request.is_set());
 }
 
+// Baggage: kept from a trusted client, its allowlisted keys logged as
+// fields (and no other), sent on by propagate, dropped from an untrusted one.
+TEST(TrackRequests, BaggageArrivesIsSentOnAndOnlyAllowlistedKeysAreLogged) {
+  std::string seen_baggage, seen_fields, sent_on;
+  auto handler = [&](request req) -> asio::awaitable<response> {
+    co_await asio::post(asio::use_awaitable);
+    seen_baggage = aiolocals::format_baggage(aiolocals::current_baggage());
+    aiolocals::append_log_fields_text(seen_fields, aiolocals::current_log_fields());
+    aiolocals::set_baggage("hop", "a");
+    http::request<http::empty_body> outgoing{http::verb::get, "/next", 11};
+    auto call = aiolocals::propagate(outgoing);
+    sent_on = std::string(outgoing["baggage"]);
+    co_return response{http::status::ok, req.version()};
+  };
+  aiolocals::tracking_options options;
+  options.baggage_log_fields = {"tenant", "plan"};
+  auto tracked = aiolocals::track_requests(handler, options);
+  auto req = make_request();
+  req.insert("Baggage", "tenant=acme%20inc, secret=s3cr3t;p");
+  req.insert("baggage", "bad key=1,plan=gold\n");  // an invalid member beside a valid one
+  req.insert("baggage", "plan=free");
+  call(tracked, req);
+  EXPECT_EQ(seen_baggage, "tenant=acme%20inc,secret=s3cr3t;p,plan=free");
+  EXPECT_EQ(seen_fields, " tenant=acme\\x20inc plan=free");  // never `secret`
+  EXPECT_EQ(sent_on, "tenant=acme%20inc,secret=s3cr3t;p,plan=free,hop=a");
+
+  options.trust_incoming_baggage = false;  // an edge service
+  seen_fields.clear();
+  call(aiolocals::track_requests(handler, options), req);
+  EXPECT_EQ(seen_baggage, "");
+  EXPECT_EQ(seen_fields, "");
+  EXPECT_EQ(sent_on, "hop=a");  // what this service set itself still goes on
+
+  // The same through a synchronous request_scope.
+  options.trust_incoming_baggage = true;
+  {
+    aiolocals::request_scope scope(req, options);
+    EXPECT_EQ(aiolocals::current_baggage().find("tenant")->value, "acme inc");
+    EXPECT_NE(aiolocals::current_log_fields().find("plan"), nullptr);
+  }
+  EXPECT_TRUE(aiolocals::current_baggage().empty());
+}
+
+TEST(TrackRequests, AnAllowlistKeyThatCannotBeAFieldIsRejectedWhereTrackingStarts) {
+  aiolocals::tracking_options options;
+  options.baggage_log_fields = {"tenant", "request_id"};  // one of our own members
+  auto handler = [](request req) -> asio::awaitable<response> {
+    co_return response{http::status::ok, req.version()};
+  };
+  try {
+    (void)aiolocals::track_requests(handler, options);
+    ADD_FAILURE() << "accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("'request_id'"), std::string::npos) << error.what();
+  }
+  options.baggage_log_fields = {"has space"};
+  EXPECT_THROW(aiolocals::request_scope(make_request(), options), std::invalid_argument);
+}
+
+// With no baggage of ours, a header the caller set stays; outside any
+// request, baggage set by the task still goes on.
+TEST(Propagate, SendsTheTasksBaggageAndLeavesACallersOwnHeaderWhenThereIsNone) {
+  http::request<http::empty_body> outgoing{http::verb::get, "/downstream", 11};
+  outgoing.set("baggage", "mine=1");
+  (void)aiolocals::propagate(outgoing);
+  EXPECT_EQ(outgoing["baggage"], "mine=1");
+  aiolocals::context().run([&] {
+    aiolocals::set_baggage("k", "v w");
+    (void)aiolocals::propagate(outgoing);
+  });
+  EXPECT_EQ(outgoing["baggage"], "k=v%20w");
+}
+
 TEST(TrackRequests, IdsOfEveryAcceptedLengthAreEchoedWhole) {
   auto tracked = aiolocals::track_requests([](request req) -> asio::awaitable<response> {
     co_await asio::post(asio::use_awaitable);

@@ -38,5 +38,8 @@ expect_refused "a client span ends after its server span" a.jsonl '/"kind":"clie
 expect_refused "an A line carries another request's id" a.jsonl '3s/"request_id":"[^"]*"/"request_id":"someone-else"/'
 expect_refused "a broken JSON line" a.jsonl '4s/}$//'
 expect_refused "a line whose request was unknown" b.jsonl '7s/"request_id":"[^"]*"/"request_id":"(unknown)"/'
+expect_refused "a B line lost the baggage field" b.jsonl '/"level".*"order"/{s/,"order":"[0-9]*"//;:a;n;ba}'
+expect_refused "a client's forged baggage reached B" b.jsonl '/"level".*"order"/{s/"order":"[0-9]*"/"order":"forged"/;:a;n;ba}'
+expect_refused "a baggage entry off the allowlist logged" b.jsonl '/"level".*"order"/{s/"order":/"cart":"x","order":/;:a;n;ba}'
 expect_refused "a sent id replaced" driver.jsonl '2s/"response_id":"[^"]*"/"response_id":"other"/'
 [ "$failures" -eq 0 ]

@@ -23,6 +23,10 @@
 //    of its own on a `context_executor`, so every resumption of the
 //    handler, and everything it spawns, sees it, however the connection's
 //    loop was started;
+//  - keeps the request's W3C `baggage` headers in that context
+//    (aiolocals/trace/baggage.hpp) unless tracking_options says clients
+//    are not trusted with it, and makes the entries its
+//    `baggage_log_fields` names log fields of the request;
 //  - echoes the id in the response's `X-Request-ID`, also on error
 //    responses, and when the handler throws (a 500, the exception reported
 //    once through `tracking_options::on_exception`, in a copy of the
@@ -51,6 +55,7 @@
 #include "aiolocals/request.hpp"
 #include "aiolocals/request_tracking.hpp"
 #include "aiolocals/span.hpp"
+#include "aiolocals/trace/baggage.hpp"
 #include "aiolocals/trace/trace_context.hpp"
 
 namespace aiolocals {
@@ -95,7 +100,10 @@ struct propagation_options {
 /// and call `end(res.result_int())` on it: that records the call's
 /// duration and status (attributes `http.request.method`,
 /// `server.address` from the Host header, `url.path` without the query,
-/// `http.response.status_code`). Call it in your client helper:
+/// `http.response.status_code`). The current baggage, if any, is set as
+/// the `baggage` header (also outside any request); with none, a
+/// `baggage` header already on `outgoing` is left alone. Call it in your
+/// client helper:
 /// @code
 /// auto call = aiolocals::propagate(req);
 /// auto res = co_await send(stream, req);
@@ -109,6 +117,9 @@ template <class Body, class Fields>
 client_span propagate(boost::beast::http::request<Body, Fields>& outgoing,
                       const propagation_options& options) {
   const request_info* current = request.find();
+  if (const baggage& sent = current_baggage(); !sent.empty()) {
+    outgoing.set("baggage", format_baggage(sent));
+  }
   if (current == nullptr && !options.start_trace_outside_request &&
       !current_span().is_valid()) {
     return {};
@@ -154,8 +165,11 @@ class request_scope {
   template <class Body, class Fields>
   explicit request_scope(const boost::beast::http::request<Body, Fields>& req,
                          tracking_options options = {})
-      : options_(std::move(options)), info_(describe_request(req, options_)) {
+      : options_((check_tracking_options(options), std::move(options))),
+        info_(describe_request(req, options_)) {
     request.set(info_);
+    const detail::header_values baggages(req, "baggage");
+    adopt_request_baggage(baggages.all(), options_);
   }
   request_scope(const request_scope&) = delete;
   request_scope& operator=(const request_scope&) = delete;

@@ -21,7 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-
+#include <vector>
 
 namespace aiolocals {
 
@@ -61,6 +61,14 @@ struct tracking_options {
   /// id, a new trace), never copied into logs or onward calls.
   bool trust_incoming_request_id = true;
   bool trust_incoming_trace = true;
+  /// Whether a client's W3C `baggage` is kept (aiolocals/trace/baggage.hpp):
+  /// false drops it, so that nothing a client sends is propagated onward.
+  bool trust_incoming_baggage = true;
+  /// The baggage keys whose values become log fields of the request (each
+  /// must be a valid log field key, aiolocals/log/fields.hpp; checked when
+  /// tracking starts, std::invalid_argument naming the key). An allowlist:
+  /// a client's other entries are propagated but never logged.
+  std::vector<std::string> baggage_log_fields;
   /// Decides whether a client's id is kept. Must be thread-safe. If it
   /// throws, the id is rejected (and the failure said once on stderr).
   std::function<bool(std::string_view)> is_acceptable = is_safe_request_id;
@@ -98,6 +106,7 @@ struct incoming_headers {
   std::span<const std::string_view> request_id;   ///< options.header_name
   std::span<const std::string_view> traceparent;  ///< W3C traceparent
   std::span<const std::string_view> tracestate;   ///< W3C tracestate
+  std::span<const std::string_view> baggage{};    ///< W3C baggage
 };
 
 }  // namespace aiolocals

@@ -82,8 +82,8 @@ class header_values {
   std::size_t count_ = 0;
 };
 
-// The three fields request tracking reads (the id, traceparent,
-// tracestate), collected in one pass over a message's fields: a field Beast
+// The fields request tracking reads (the id, traceparent, tracestate,
+// baggage), collected in one pass over a message's fields: a field Beast
 // knows by name is skipped with one compare, the others are told apart by
 // length before any case-insensitive compare. (Three equal_range lookups
 // cost a third of describe_request.) `id_field` is
@@ -108,13 +108,17 @@ class tracking_header_values {
         parents.add(field.value());
       } else if (name.size() == 10 && boost::beast::iequals(name, "tracestate")) {
         states.add(field.value());
+      } else if (name.size() == 7 && boost::beast::iequals(name, "baggage")) {
+        baggages.add(field.value());
       }
     }
   }
-  incoming_headers get() const noexcept { return {ids.all(), parents.all(), states.all()}; }
+  incoming_headers get() const noexcept {
+    return {ids.all(), parents.all(), states.all(), baggages.all()};
+  }
 
  private:
-  header_values ids, parents, states;
+  header_values ids, parents, states, baggages;
 };
 
 // describe_request, given string_to_field(options.header_name).
@@ -197,11 +201,14 @@ template <class Body, class Fields>
 tracked_request start_tracking(const boost::beast::http::request<Body, Fields>& req,
                                const tracking_options& options,
                                boost::beast::http::field id_field) {
-  request_info info = describe_request_with(req, options, id_field);
+  const tracking_header_values headers(req, options.header_name, id_field);
+  const incoming_headers values = headers.get();
+  request_info info = describe_request(req.method_string(), req.target(), values, options);
   open_span server = open_server_span(info);
   // (Braced initialisation runs left to right: the id is kept before the
   // record moves into the context.)
-  return tracked_request{kept_id(info.id), context_access::holding(request, std::move(info)),
+  return tracked_request{kept_id(info.id),
+                         make_request_context(std::move(info), values.baggage, options),
                          req.version(), req.keep_alive(), std::move(server)};
 }
 
@@ -211,7 +218,9 @@ class tracked_handler {
   tracked_handler(Handler handler, tracking_options options)
       : handler_(std::move(handler)),
         options_(std::move(options)),
-        id_field_(boost::beast::http::string_to_field(options_.header_name)) {}
+        id_field_(boost::beast::http::string_to_field(options_.header_name)) {
+    check_tracking_options(options_);
+  }
 
   template <class Body, class Fields>
   auto operator()(boost::beast::http::request<Body, Fields> req) const

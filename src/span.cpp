@@ -11,13 +11,26 @@ namespace aiolocals {
 
 local<span_context> detail::active_span{"aiolocals::span (active span)"};
 
-span_context current_span() noexcept {
-  if (const span_context* active = detail::active_span.find()) return *active;
-  if (const request_info* current = request.find(); current != nullptr && current->trace.is_valid()) {
+namespace {
+// The innermost span block's ids, else the request's own span, else none.
+span_context span_of(const span_context* active, const request_info* current) noexcept {
+  if (active != nullptr) return *active;
+  if (current != nullptr && current->trace.is_valid()) {
     const trace_context& trace = current->trace;
     return {trace.trace, trace.span, trace.parent, trace.flags};
   }
   return {};
+}
+}  // namespace
+
+span_context current_span() noexcept {
+  const span_context* active = detail::active_span.find();
+  return span_of(active, active != nullptr ? nullptr : request.find());
+}
+
+span_context current_span(const context& ctx) noexcept {
+  const span_context* active = ctx.find(detail::active_span);
+  return span_of(active, active != nullptr ? nullptr : ctx.find(request));
 }
 
 namespace detail {

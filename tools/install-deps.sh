@@ -1,14 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSL-1.0
 # Installs what aiolocals needs to build, test and run its demo on Debian 12.
-# Usage: tools/install-deps.sh [--bench | --fuzz]   (--bench adds Boost.Log,
-# which only the logging benchmark's baseline uses, and wrk for bench/e2e;
+# Usage: tools/install-deps.sh [--bench | --fuzz]   (--bench adds
+# nlohmann-json and wrk for bench/e2e;
 # --fuzz adds clang-16 and libFuzzer for the fuzz preset). Uses sudo when
 # not run as root.
 set -eu
-packages="g++ cmake make libboost1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev jq"
+packages="g++ cmake make libboost1.81-dev libboost-log1.81-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev jq"
 case "${1:-}" in
-  --bench) packages="$packages libboost-log1.81-dev nlohmann-json3-dev wrk" ;;
+  --bench) packages="$packages nlohmann-json3-dev wrk" ;;
   --fuzz) packages="$packages clang-16 libfuzzer-16-dev libclang-rt-16-dev" ;;
 esac
 missing=""

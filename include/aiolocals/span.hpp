@@ -51,6 +51,9 @@ struct span_context {
 /// current request's or job's own span, else none (invalid). Two local
 /// lookups, no allocation.
 span_context current_span() noexcept;
+/// The same for code that would run in `ctx`, read without entering it
+/// (what a log record's snapshot is asked).
+span_context current_span(const context& ctx) noexcept;
 
 /// What a span block is: its kind and the attributes it starts with.
 struct span_options {

@@ -12,6 +12,11 @@ namespace aiolocals {
 namespace {
 
 local<log_fields> fields_local{"aiolocals::log fields"};
+// (A function's static: ready whenever a static initialiser elsewhere asks.)
+const log_fields& no_fields() {
+  static const log_fields none;
+  return none;
+}
 
 bool is_key_start(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -82,9 +87,13 @@ void remove_log_field(std::string_view key) {
 }
 
 const log_fields& current_log_fields() noexcept {
-  static const log_fields none;
   const log_fields* current = fields_local.find();
-  return current != nullptr ? *current : none;
+  return current != nullptr ? *current : no_fields();
+}
+
+const log_fields& log_fields_of(const context& ctx) noexcept {
+  const log_fields* held = ctx.find(fields_local);
+  return held != nullptr ? *held : no_fields();
 }
 
 }  // namespace aiolocals

@@ -9,7 +9,8 @@
 #   adapters  asio/, beast/ (with beast/detail/, its machinery), spdlog/,
 #             and detail/asio_*; a top-level detail/ header never includes a
 #             public adapter header; asio never includes beast or spdlog,
-#             spdlog never asio or beast
+#             spdlog never asio or beast; boost_log.hpp (Boost.Log) the
+#             core, neutral and record layers only
 # Usage: cmake -DROOT=<source dir> [-DINJECT=<file>:<header>] -P check_layers.cmake
 # (INJECT adds one edge, so that a test can prove a wrong one is caught.)
 cmake_minimum_required(VERSION 3.25)
@@ -36,6 +37,8 @@ function(layer_of path out)
     set(${out} beast PARENT_SCOPE)
   elseif(p MATCHES "^(spdlog|json_formatter)")
     set(${out} spdlog PARENT_SCOPE)
+  elseif(p MATCHES "^boost_log\\.")
+    set(${out} boost_log PARENT_SCOPE)
   else()
     set(${out} unknown PARENT_SCOPE)
   endif()
@@ -49,6 +52,7 @@ set(allowed_asio_detail "core;neutral;record")
 set(allowed_asio "core;neutral;record;asio_detail")
 set(allowed_beast "core;neutral;record;asio_detail;asio")
 set(allowed_spdlog "core;neutral;record")
+set(allowed_boost_log "core;neutral;record")
 
 file(GLOB_RECURSE files RELATIVE "${ROOT}" "${ROOT}/include/aiolocals/*.hpp" "${ROOT}/src/*.cpp"
      "${ROOT}/src/*.hpp")

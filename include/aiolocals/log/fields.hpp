@@ -39,6 +39,8 @@
 
 namespace aiolocals {
 
+class context;
+
 /// A field's value: text, a whole number, a floating-point number or a
 /// boolean. JSON lines keep the type (a number stays a number).
 using log_field_value = std::variant<std::string, std::int64_t, double, bool>;
@@ -134,6 +136,9 @@ void remove_log_field(std::string_view key);
 /// the reference stays valid while the current context holds these fields
 /// (until the next set/remove in it, or the task ends).
 const log_fields& current_log_fields() noexcept;
+/// The fields of `ctx`, read without entering it (empty if none); valid
+/// while `ctx` holds them.
+const log_fields& log_fields_of(const context& ctx) noexcept;
 
 /// Appends ` key=value` for each field: text escaped as append_escaped
 /// does, and the space and `=` too (`\x20`, `\x3d`), so that a value can

@@ -132,8 +132,9 @@ BENCHMARK(BM_DescribeRequestInFreshContext);
 // current request's id, traceparent and tracestate, against building the
 // same request unstamped and stamping only the id by hand.
 template <class Stamp>
-void outgoing_calls(benchmark::State& state, Stamp stamp) {
+void outgoing_calls(benchmark::State& state, Stamp stamp, aiolocals::baggage baggage = {}) {
   aiolocals::scope scope;
+  if (!baggage.empty()) aiolocals::set_current_baggage(std::move(baggage));
   aiolocals::request_info info{"4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "GET", "/api/orders/42",
                                aiolocals::request_kind::request};
   const std::vector<std::string_view> parents{
@@ -176,6 +177,21 @@ void BM_OutgoingRequestPropagated(benchmark::State& state) {
   outgoing_calls(state, [](request& out) { aiolocals::propagate(out).end(200); });
 }
 BENCHMARK(BM_OutgoingRequestPropagated);
+
+// W3C baggage: parsing a 10-member header, and propagate with those 10
+// entries (against BM_OutgoingRequestPropagated, none).
+constexpr std::string_view ten_members =
+    "tenant=acme,user_id=1234567,plan=gold;ttl=60,region=eu-west-1,beta=true,"
+    "session=9f86d081884c7d65,cart=3%20items,locale=en-GB,ab=variant-b,source=mobile";
+void BM_BaggageParseTenMembers(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(aiolocals::parse_baggage(ten_members));
+}
+BENCHMARK(BM_BaggageParseTenMembers);
+void BM_OutgoingRequestPropagatedWithTenBaggageEntries(benchmark::State& state) {
+  outgoing_calls(state, [](request& out) { aiolocals::propagate(out).end(200); },
+                 aiolocals::parse_baggage(ten_members));
+}
+BENCHMARK(BM_OutgoingRequestPropagatedWithTenBaggageEntries);
 void BM_TrackedHandlerClientId(benchmark::State& state) {
   run_calls(state, aiolocals::track_requests(bare_handler), true);
 }

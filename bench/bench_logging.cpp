@@ -20,6 +20,8 @@
 #include <ostream>
 #include <streambuf>
 
+#include "aiolocals/boost_log.hpp"
+#include "aiolocals/log/fields.hpp"
 #include "aiolocals/request.hpp"
 #include "aiolocals/spdlog.hpp"
 #include "bench_main.hpp"
@@ -98,6 +100,53 @@ void BM_SpdlogLineWithOneConstantCustomFlag(benchmark::State& state) {
   for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
 }
 BENCHMARK(BM_SpdlogLineWithOneConstantCustomFlag);
+
+// Log fields (%k): the id plus three fields, against the id only and
+// against the same bytes as literal text.
+void log_lines_with_fields(benchmark::State& state, const char* pattern, bool fields) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  if (fields) {
+    aiolocals::set_log_field("tenant", "acme");
+    aiolocals::set_log_field("user_id", 1234567);
+    aiolocals::set_log_field("beta", true);
+  }
+  auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
+  logger->set_formatter(aiolocals::make_formatter(pattern));
+  for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
+}
+void BM_SpdlogLineIdOnly(benchmark::State& state) {
+  log_lines_with_fields(state, "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%q] %v", false);
+}
+void BM_SpdlogLineIdAndThreeFields(benchmark::State& state) {
+  log_lines_with_fields(state, "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%q]%k %v", true);
+}
+void BM_SpdlogLineIdAndThreeFieldsAsLiteralText(benchmark::State& state) {
+  log_lines_with_fields(state,
+                        "[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] [%q] tenant=acme user_id=1234567 "
+                        "beta=true %v",
+                        false);
+}
+BENCHMARK(BM_SpdlogLineIdOnly);
+BENCHMARK(BM_SpdlogLineIdAndThreeFields);
+BENCHMARK(BM_SpdlogLineIdAndThreeFieldsAsLiteralText);
+
+void json_lines(benchmark::State& state, bool fields) {
+  aiolocals::scope scope;
+  enter_request(scope);
+  if (fields) {
+    aiolocals::set_log_field("tenant", "acme");
+    aiolocals::set_log_field("user_id", 1234567);
+    aiolocals::set_log_field("beta", true);
+  }
+  auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<discarding_sink>());
+  logger->set_formatter(aiolocals::make_json_formatter());
+  for (auto _ : state) logger->info("order {} shipped to {}", 42, "warehouse-7");
+}
+void BM_JsonLineIdOnly(benchmark::State& state) { json_lines(state, false); }
+void BM_JsonLineIdAndThreeFields(benchmark::State& state) { json_lines(state, true); }
+BENCHMARK(BM_JsonLineIdOnly);
+BENCHMARK(BM_JsonLineIdAndThreeFields);
 BENCHMARK(BM_SpdlogLineWithoutRequestFlags);
 BENCHMARK(BM_SpdlogLineWithRequestFlags);
 BENCHMARK(BM_SpdlogLineWithSeparateRequestFlags);
@@ -162,6 +211,43 @@ void BM_BoostLogLineWithScopedThreadTag(benchmark::State& state) {
   logging::core::get()->remove_sink(sink);
 }
 BENCHMARK(BM_BoostLogLineWithScopedThreadTag);
+
+// The same record and formatter with our attributes (aiolocals::boost_log)
+// reading the task's request instead of two thread tags.
+void BM_BoostLogLineWithOurAttributes(benchmark::State& state) {
+  namespace logging = boost::log;
+  namespace expr = boost::log::expressions;
+  namespace alb = aiolocals::boost_log;
+  static discarding_buffer buffer;
+  static std::ostream discard(&buffer);
+  auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
+  backend->add_stream(boost::shared_ptr<std::ostream>(&discard, boost::null_deleter()));
+  auto sink =
+      boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(
+          backend);
+  sink->set_formatter(expr::stream << "["
+                                   << expr::format_date_time<boost::posix_time::ptime>(
+                                          "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                   << "] [" << alb::path << "#" << alb::request_id << "] "
+                                   << expr::smessage);
+  logging::core::get()->add_sink(sink);
+  logging::add_common_attributes();
+  aiolocals::configure_boost_log();
+  aiolocals::scope scope;
+  enter_request(scope);
+  logging::sources::logger logger;
+  for (auto _ : state) {
+    BOOST_LOG(logger) << "order " << 42 << " shipped to "
+                      << "warehouse-7";
+  }
+  logging::core::get()->remove_sink(sink);
+  // The next benchmark's core has none of ours: remove each by name.
+  for (const char* name : {"RequestID", "Method", "Path", "TraceID", "SpanID", "LogFields"}) {
+    auto found = logging::core::get()->add_global_attribute(name, logging::attributes::constant<int>(0));
+    logging::core::get()->remove_global_attribute(found.first);
+  }
+}
+BENCHMARK(BM_BoostLogLineWithOurAttributes);
 
 }  // namespace
 

@@ -232,7 +232,9 @@ void BM_BoostLogLineWithOurAttributes(benchmark::State& state) {
                                    << expr::smessage);
   logging::core::get()->add_sink(sink);
   logging::add_common_attributes();
-  aiolocals::configure_boost_log();
+  aiolocals::configure_boost_log(state.range(0) == 2 ? aiolocals::boost_log_attributes::request_id |
+                                                         aiolocals::boost_log_attributes::path
+                                                   : aiolocals::boost_log_attributes::all);
   aiolocals::scope scope;
   enter_request(scope);
   logging::sources::logger logger;
@@ -247,7 +249,19 @@ void BM_BoostLogLineWithOurAttributes(benchmark::State& state) {
     logging::core::get()->remove_global_attribute(found.first);
   }
 }
-BENCHMARK(BM_BoostLogLineWithOurAttributes);
+// Arg: 2 registers the two attributes the formatter prints (as the tag
+// baseline has two tags); 6 registers all six.
+BENCHMARK(BM_BoostLogLineWithOurAttributes)->Arg(2)->Arg(6);
+// The baseline with six tags: what carrying the same six values per thread
+// costs.
+void BM_BoostLogLineWithSixScopedThreadTags(benchmark::State& state) {
+  BOOST_LOG_SCOPED_THREAD_TAG("Method", std::string("GET"));
+  BOOST_LOG_SCOPED_THREAD_TAG("TraceID", std::string("4bf92f3577b34da6a3ce929d0e0e4736"));
+  BOOST_LOG_SCOPED_THREAD_TAG("SpanID", std::string("00f067aa0ba902b7"));
+  BOOST_LOG_SCOPED_THREAD_TAG("LogFields", std::string(" tenant=acme"));
+  BM_BoostLogLineWithScopedThreadTag(state);
+}
+BENCHMARK(BM_BoostLogLineWithSixScopedThreadTags);
 
 }  // namespace
 

@@ -42,9 +42,27 @@
 
 namespace aiolocals {
 
-/// Adds the attributes above to `core`'s global attributes (replacing any
-/// of the same names). Call once at start-up; calling again is harmless.
-void configure_boost_log(const boost::log::core_ptr& core = boost::log::core::get());
+/// Which of the attributes above to add: Boost.Log gets the value of every
+/// global attribute for every record, so a program that prints only some
+/// pays only for those.
+enum class boost_log_attributes : unsigned {
+  request_id = 1,
+  method = 2,
+  path = 4,
+  trace_id = 8,
+  span_id = 16,
+  log_fields = 32,
+  all = 63,
+};
+constexpr boost_log_attributes operator|(boost_log_attributes a, boost_log_attributes b) noexcept {
+  return static_cast<boost_log_attributes>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
+/// Adds the attributes `which` names to `core`'s global attributes
+/// (replacing any of the same names) and removes the others of ours. Call
+/// once at start-up; calling again is harmless.
+void configure_boost_log(boost_log_attributes which = boost_log_attributes::all,
+                         const boost::log::core_ptr& core = boost::log::core::get());
 
 /// Writes `fields` as ` key=value` pairs (append_log_fields_text): what a
 /// formatter prints for the LogFields attribute.

@@ -51,6 +51,29 @@ bool is_valid_log_field_key(std::string_view key) noexcept {
          std::end(reserved_log_field_keys);
 }
 
+void log_fields::render() {
+  text_.clear();
+  for (const log_field& field : fields_) {
+    text_.push_back(' ');
+    text_.append(field.key);
+    text_.push_back('=');
+    std::visit(
+        [this](const auto& value) {
+          using type = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<type, std::string>) {
+            append_escaped_with<' ', '='>(text_, value);
+          } else if constexpr (std::is_same_v<type, bool>) {
+            text_.append(value ? "true" : "false");
+          } else {
+            char digits[32];
+            const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+            text_.append(digits, end);
+          }
+        },
+        field.value);
+  }
+}
+
 log_fields log_fields::with(std::string_view key, log_field_value value) const {
   log_fields copy;
   copy.fields_.reserve(fields_.size() + 1);
@@ -58,10 +81,12 @@ log_fields log_fields::with(std::string_view key, log_field_value value) const {
   for (log_field& field : copy.fields_) {
     if (field.key == key) {
       field.value = std::move(value);
+      copy.render();
       return copy;
     }
   }
   copy.fields_.push_back({std::string(key), std::move(value)});
+  copy.render();
   return copy;
 }
 
@@ -70,6 +95,7 @@ log_fields log_fields::without(std::string_view key) const {
   copy.fields_.reserve(fields_.size());
   for (const log_field& field : fields_)
     if (field.key != key) copy.fields_.push_back(field);
+  copy.render();
   return copy;
 }
 

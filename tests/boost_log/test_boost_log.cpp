@@ -93,6 +93,14 @@ TEST(BoostLog, EveryAttributeReadsTheTaskMakingTheRecordEscaped) {
     });
   });
   EXPECT_EQ(records.lines().front(), "-|-|-|-|-||outside");
+  BOOST_LOG(log) << "outside again";  // a thread's last values are never reused elsewhere
+  EXPECT_EQ(records.lines().back(), "-|-|-|-|-||outside again");
+  // Only some: the others are absent (printed as nothing).
+  aiolocals::configure_boost_log(aiolocals::boost_log_attributes::request_id |
+                                 aiolocals::boost_log_attributes::path);
+  BOOST_LOG(log) << "some";
+  EXPECT_EQ(records.lines().back(), "-||-||||some");
+  aiolocals::configure_boost_log();
 }
 
 // The values are those of the moment the record was made, though an

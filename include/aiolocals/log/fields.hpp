@@ -69,13 +69,19 @@ class log_fields {
     return nullptr;
   }
 
+  /// The fields as append_log_fields_text writes them (` key=value` each),
+  /// rendered once when this value was made.
+  std::string_view text() const noexcept { return text_; }
+
   /// A copy with `key` set to `value` (overwritten in place if present).
   log_fields with(std::string_view key, log_field_value value) const;
   /// A copy without `key`.
   log_fields without(std::string_view key) const;
 
  private:
+  void render();
   std::vector<log_field> fields_;
+  std::string text_;
 };
 
 /// The longest key accepted.
@@ -144,28 +150,11 @@ const log_fields& log_fields_of(const context& ctx) noexcept;
 /// does, and the space and `=` too (`\x20`, `\x3d`), so that a value can
 /// never forge another field; numbers as std::to_chars writes them
 /// (shortest round trip), booleans as true/false. Nothing for no fields.
+/// One append: the text is rendered once, when the fields are set.
 template <class Buffer>
 void append_log_fields_text(Buffer& out, const log_fields& fields) {
-  for (const log_field& field : fields.items()) {
-    out.push_back(' ');
-    out.append(field.key.data(), field.key.data() + field.key.size());
-    out.push_back('=');
-    std::visit(
-        [&out](const auto& value) {
-          using type = std::decay_t<decltype(value)>;
-          if constexpr (std::is_same_v<type, std::string>) {
-            append_escaped_with<' ', '='>(out, value);
-          } else if constexpr (std::is_same_v<type, bool>) {
-            const std::string_view text = value ? "true" : "false";
-            out.append(text.data(), text.data() + text.size());
-          } else {
-            char digits[32];
-            const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-            out.append(digits, end);
-          }
-        },
-        field.value);
-  }
+  const std::string_view text = fields.text();
+  out.append(text.data(), text.data() + text.size());
 }
 
 /// Appends `,"key":value` for each field of a JSON object being written:

@@ -155,7 +155,11 @@ bool parse_member(std::string_view member, baggage_entry& entry) {
   }
   if (semicolon == std::string_view::npos) entry.properties.clear();
   entry.key.assign(key);
-  entry.value = percent_decode(value);
+  if (value.find('%') == std::string_view::npos) {
+    entry.value.assign(value);  // baggage-octets only: ASCII, nothing to decode
+  } else {
+    entry.value = percent_decode(value);
+  }
   return true;
 }
 
@@ -190,6 +194,21 @@ bool baggage::put(baggage_entry entry) {
   return true;
 }
 
+void baggage::render() {
+  text_.clear();
+  text_.reserve(bytes_);
+  for (const baggage_entry& entry : entries_) {
+    if (!text_.empty()) text_.push_back(',');
+    text_.append(entry.key);
+    text_.push_back('=');
+    append_encoded(text_, entry.value);
+    if (!entry.properties.empty()) {
+      text_.push_back(';');
+      text_.append(entry.properties);
+    }
+  }
+}
+
 baggage baggage::with(std::string_view key, std::string_view value,
                       std::string_view properties) const {
   if (!is_baggage_key(key)) {
@@ -214,6 +233,7 @@ baggage baggage::with(std::string_view key, std::string_view value,
         std::to_string(max_baggage_members) + " entries or " + std::to_string(max_baggage_bytes) +
         " bytes; remove entries first");
   }
+  copy.render();
   return copy;
 }
 
@@ -222,6 +242,7 @@ baggage baggage::without(std::string_view key) const {
   copy.entries_.reserve(entries_.size());
   for (const baggage_entry& entry : entries_)
     if (entry.key != key) copy.put(entry);
+  copy.render();
   return copy;
 }
 
@@ -235,12 +256,14 @@ baggage parse_baggage(std::span<const std::string_view> headers) {
       // An empty element (`a=1,,b=2`, a header of only OWS) is no member;
       // one that does not match the grammar is dropped alone.
       if (!member.empty() && parse_member(member, entry) && !result.put(std::move(entry))) {
+        result.render();
         return result;  // the limits: the members from here on are dropped
       }
       if (comma == std::string_view::npos) break;
       header.remove_prefix(comma + 1);
     }
   }
+  result.render();
   return result;
 }
 
@@ -248,21 +271,7 @@ baggage parse_baggage(std::string_view header) {
   return parse_baggage(std::span<const std::string_view>(&header, 1));
 }
 
-std::string format_baggage(const baggage& b) {
-  std::string out;
-  out.reserve(b.formatted_size());
-  for (const baggage_entry& entry : b.entries()) {
-    if (!out.empty()) out.push_back(',');
-    out.append(entry.key);
-    out.push_back('=');
-    append_encoded(out, entry.value);
-    if (!entry.properties.empty()) {
-      out.push_back(';');
-      out.append(entry.properties);
-    }
-  }
-  return out;
-}
+std::string format_baggage(const baggage& b) { return std::string(b.text()); }
 
 const baggage& current_baggage() noexcept {
   static const baggage none;

@@ -118,7 +118,7 @@ client_span propagate(boost::beast::http::request<Body, Fields>& outgoing,
                       const propagation_options& options) {
   const request_info* current = request.find();
   if (const baggage& sent = current_baggage(); !sent.empty()) {
-    outgoing.set("baggage", format_baggage(sent));
+    outgoing.set("baggage", sent.text());
   }
   if (current == nullptr && !options.start_trace_outside_request &&
       !current_span().is_valid()) {

@@ -73,6 +73,9 @@ class baggage {
   const baggage_entry* find(std::string_view key) const noexcept;
   /// The size of format_baggage(*this), in bytes.
   std::size_t formatted_size() const noexcept { return bytes_; }
+  /// format_baggage(*this), rendered once when this value was made (what
+  /// propagate() sends, with no work per call).
+  std::string_view text() const noexcept { return text_; }
 
   /// A copy with `key` set to `value` and `properties` (replacing an
   /// entry of that key in place). Throws std::invalid_argument naming the
@@ -91,8 +94,10 @@ class baggage {
   // Adds or replaces without checks beyond the limits; false (and no
   // change) when the result would not fit.
   bool put(baggage_entry entry);
+  void render();
   std::vector<baggage_entry> entries_;
   std::size_t bytes_ = 0;
+  std::string text_;
 };
 
 /// Whether `key` is an RFC 7230 token (1 or more of A-Z a-z 0-9 and

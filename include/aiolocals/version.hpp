@@ -4,7 +4,7 @@
 #pragma once
 
 #define AIOLOCALS_VERSION_MAJOR 0
-#define AIOLOCALS_VERSION_MINOR 6
+#define AIOLOCALS_VERSION_MINOR 7
 #define AIOLOCALS_VERSION_PATCH 0
 /// MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons.
 #define AIOLOCALS_VERSION \

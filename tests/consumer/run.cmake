@@ -11,7 +11,7 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}")
-foreach(consumer core asio logging missing)
+foreach(consumer core asio logging boost_log missing)
   set(build "${BINARY_DIR}/consumer-build-${consumer}")
   file(REMOVE_RECURSE "${build}")
   run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${build}"

@@ -187,6 +187,23 @@ void BM_BaggageParseTenMembers(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(aiolocals::parse_baggage(ten_members));
 }
 BENCHMARK(BM_BaggageParseTenMembers);
+// The floor of any parser keeping the members: split at ',' and the first
+// '=' into owned strings, no validation, no trimming, no decoding.
+void BM_BaggageSplitOnlyBaseline(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<std::pair<std::string, std::string>> members;
+    std::string_view rest = ten_members;
+    while (!rest.empty()) {
+      const std::size_t comma = std::min(rest.find(','), rest.size());
+      const std::string_view member = rest.substr(0, comma);
+      const std::size_t equals = std::min(member.find('='), member.size());
+      members.emplace_back(member.substr(0, equals), member.substr(std::min(equals + 1, member.size())));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+    benchmark::DoNotOptimize(members);
+  }
+}
+BENCHMARK(BM_BaggageSplitOnlyBaseline);
 void BM_OutgoingRequestPropagatedWithTenBaggageEntries(benchmark::State& state) {
   outgoing_calls(state, [](request& out) { aiolocals::propagate(out).end(200); },
                  aiolocals::parse_baggage(ten_members));

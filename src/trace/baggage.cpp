@@ -248,6 +248,10 @@ baggage baggage::without(std::string_view key) const {
 
 baggage parse_baggage(std::span<const std::string_view> headers) {
   baggage result;
+  std::size_t members = 0;  // at most: one per comma-separated element
+  for (std::string_view header : headers)
+    members += 1 + static_cast<std::size_t>(std::count(header.begin(), header.end(), ','));
+  result.entries_.reserve(std::min(members, max_baggage_members));
   baggage_entry entry;
   for (std::string_view header : headers) {
     while (true) {
